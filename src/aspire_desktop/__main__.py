@@ -1,0 +1,3 @@
+from aspire_desktop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Content versions on disk: the read-only baseline, per-user versions, the pointer."""
