@@ -1,0 +1,183 @@
+"""Starting the GUI: display checks, the application object, the window."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import time
+
+from aspire_desktop import APP_ID, APP_NAME
+from aspire_desktop.core.paths import Paths
+
+#: Set to a file path to have start-up milestones written there (used by benchmarks).
+TRACE_ENV = "ASPIRE_DESKTOP_TRACE_STARTUP"
+
+_XCB_LIBS = ("libxcb-cursor.so.0", "libxkbcommon-x11.so.0", "libxcb-icccm.so.4")
+
+STYLE = """
+QMainWindow, QWidget#library { background: #f5f7f9; }
+QTreeView, QLineEdit, QScrollArea#detailPane, QWidget#detailBody { background: #ffffff; }
+QTreeView { border: 1px solid #d5dde4; border-radius: 4px; }
+QTreeView::item { padding: 4px 2px; }
+QTreeView::item:selected { background: #d7e6f3; color: #10253a; }
+QTreeView::item:selected:focus { background: #2f5f8f; color: #ffffff; }
+QLineEdit { border: 1px solid #b8c4ce; border-radius: 4px; padding: 5px 6px; }
+QLineEdit:focus { border: 2px solid #2f5f8f; padding: 4px 5px; }
+QLabel#detailTitle { font-size: 17px; font-weight: 600; color: #17324d; }
+QLabel#detailBadges { color: #3b5a78; font-weight: 600; }
+QLabel#pictureCaption, QLabel#countLabel { color: #5b6b7a; }
+QLabel#factLabel { color: #5b6b7a; }
+QFrame#documentBox { background: #eef3f7; border: 1px solid #d5dde4; border-radius: 6px; }
+QFrame#noticeBar { background: #fff4d6; border: 1px solid #e3c26b; border-radius: 6px; }
+QPushButton { padding: 5px 12px; }
+QPushButton:focus, QToolButton:focus { border: 2px solid #2f5f8f; border-radius: 4px; }
+QScrollArea#pageScroll { background: #5f6b76; }
+QLabel#pageCanvas { background: #5f6b76; color: #ffffff; padding: 12px; }
+QStatusBar QLabel { padding: 0 8px; color: #3b4a5a; }
+"""
+
+
+def display_problem(env: os._Environ[str] | dict[str, str] = os.environ) -> str | None:
+    """A plain sentence if the GUI cannot start here, else None (checked before Qt)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    platform = env.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith("xcb"):
+        return None
+    if not env.get("DISPLAY") and not (env.get("WAYLAND_DISPLAY") and not platform):
+        return (
+            "no display found, so the window cannot open. Start it from a desktop session, "
+            "or use a command such as 'aspire-desktop catalogue list' or 'aspire-desktop doctor'."
+        )
+    if platform.startswith("xcb") or not env.get("WAYLAND_DISPLAY"):
+        for lib in _XCB_LIBS:
+            try:
+                ctypes.CDLL(lib)
+            except OSError:
+                return (
+                    f"the system library {lib} is missing, so the window cannot open. "
+                    "Ask your IT team to install the app's dependencies "
+                    "(on Debian/Ubuntu: libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4)."
+                )
+    return None
+
+
+class _Trace:
+    """Start-up milestones as ``name unix-time`` lines (kept open: may be a FIFO)."""
+
+    def __init__(self) -> None:
+        path = os.environ.get(TRACE_ENV)
+        self._fh = open(path, "a", buffering=1, encoding="utf-8") if path else None  # noqa: SIM115
+
+    def mark(self, name: str) -> None:
+        if self._fh is not None:
+            self._fh.write(f"{name} {time.time():.6f}\n")
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+
+def _quit_on_signals(app: object) -> object:
+    """Quit cleanly (saving state) on SIGTERM/SIGINT, e.g. at logout.
+
+    Python runs signal handlers only between bytecodes, so the signal's byte is written
+    to a socket that Qt watches, which wakes the event loop.
+    """
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_args: None)
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
+
+    def woke() -> None:
+        try:
+            reader.recv(64)
+        except OSError:
+            pass
+        app.quit()  # type: ignore[attr-defined]
+
+    notifier.activated.connect(woke)
+    return (notifier, reader, writer)
+
+
+def run_gui(paths: Paths) -> int:
+    from aspire_desktop.cli import EXIT_NO_CONTENT, EXIT_NO_DISPLAY
+
+    problem = display_problem()
+    if problem:
+        print(f"{APP_ID}: {problem}", file=sys.stderr)
+        return EXIT_NO_DISPLAY
+
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from aspire_desktop.core.errors import UserError
+    from aspire_desktop.core.logs import setup_logging
+    from aspire_desktop.core.paths import baseline_dir
+    from aspire_desktop.core.store.content import ContentStore
+    from aspire_desktop.ui.context import AppContext
+    from aspire_desktop.ui.crash import CrashHandler
+
+    trace = _Trace()
+    setup_logging(paths, console=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setDesktopFileName(APP_ID)
+    app.setStyleSheet(STYLE)
+    CrashHandler(paths.log_file).install()
+
+    store = ContentStore(paths.content_dir, baseline_dir())
+    try:
+        content = store.open_current()
+    except UserError as exc:
+        QMessageBox.critical(None, APP_NAME, f"{exc.message}\n\n{exc.what_to_do}")
+        print(f"{APP_ID}: {exc}", file=sys.stderr)
+        return EXIT_NO_CONTENT
+
+    from aspire_desktop.ui.mainwindow import MainWindow
+
+    ctx = AppContext(paths, store, content)
+    window = MainWindow(ctx)
+
+    class _Painted(QObject):
+        """Marks the first paint of the window and of the resource list."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.window_done = False
+            self.list_done = False
+
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                if obj is window and not self.window_done:
+                    self.window_done = True
+                    trace.mark("first-paint")
+                elif obj is window.resource_view.viewport() and not self.list_done:
+                    self.list_done = True
+                    trace.mark("ready")
+                    QTimer.singleShot(0, window.start_background)
+            return False
+
+    painted = _Painted()
+    window.installEventFilter(painted)
+    window.resource_view.viewport().installEventFilter(painted)
+    keep = _quit_on_signals(app)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        window.save_state()
+        ctx.shutdown()
+        trace.mark("exit")
+        trace.close()
+        del keep

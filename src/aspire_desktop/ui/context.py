@@ -1,0 +1,64 @@
+"""What the window works with: paths, content, the PyMuPDF worker, user data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from aspire_desktop.core.documents.worker import DocumentWorker
+from aspire_desktop.core.errors import UserError
+from aspire_desktop.core.paths import Paths
+from aspire_desktop.core.store.content import ContentStore, OpenedContent
+from aspire_desktop.core.userdata.store import UserData
+
+T = TypeVar("T")
+
+
+@dataclass
+class AppContext:
+    paths: Paths
+    store: ContentStore
+    content: OpenedContent
+    documents: DocumentWorker = field(default_factory=DocumentWorker)
+    _userdata_thread: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="userdata")
+    )
+    _general: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="background")
+    )
+    _userdata: Future[tuple[UserData, UserError | None]] | None = None
+
+    def open_userdata(self) -> Future[tuple[UserData, UserError | None]]:
+        """Open the user database on its own thread (SQLAlchemy and alembic load there)."""
+        if self._userdata is None:
+            self._userdata = self._userdata_thread.submit(UserData.open, self.paths.userdata_db)
+        return self._userdata
+
+    def userdata(self, fn: Callable[[UserData], T]) -> Future[T]:
+        """Run ``fn(userdata)`` on the user-data thread, after the database is open."""
+        opening = self.open_userdata()
+        return self._userdata_thread.submit(lambda: fn(opening.result()[0]))
+
+    def background(self, fn: Callable[[], T]) -> Future[T]:
+        """Run other slow, Qt-free work (integrity checks, status probes)."""
+        return self._general.submit(fn)
+
+    def file_path(self, sha256: str, media_type: str) -> Path | None:
+        return self.store.file_path(self.content, sha256, media_type)
+
+    def shutdown(self) -> None:
+        self.documents.shutdown()
+        self._general.shutdown(wait=True, cancel_futures=True)
+        if self._userdata is not None:
+
+            def close() -> None:
+                assert self._userdata is not None
+                if self._userdata.exception() is None:
+                    self._userdata.result()[0].close()
+
+            self._userdata_thread.submit(close)
+        self._userdata_thread.shutdown(wait=True)
+        self.content.reader.close()

@@ -1,0 +1,72 @@
+"""Shared fixtures. Every test runs with its own data folder and a fake home, so nothing
+is ever written into the real user's folders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.pop("ASPIRE_DESKTOP_TRACE_STARTUP", None)
+
+ROOT = Path(__file__).resolve().parents[1]
+RESOURCES = ROOT / "resources"
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture(scope="session")
+def shipped_content(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped content, built from resources/ the way the app ships it."""
+    from aspire_desktop.core.catalogue.source import load_source
+    from aspire_desktop.core.store.build import build_content
+
+    out = tmp_path_factory.mktemp("shipped") / "content"
+    return build_content(load_source(RESOURCES / "catalogue.toml"), out)
+
+
+@pytest.fixture(scope="session")
+def large_content(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated 10,000-resource, 50-category catalogue."""
+    from aspire_desktop.core.catalogue.generate import generate
+    from aspire_desktop.core.store.build import build_content
+
+    out = tmp_path_factory.mktemp("large") / "content"
+    return build_content(generate(50, 10_000), out, label="sample")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fake HOME and XDG folders, and ASPIRE_DESKTOP_HOME pointing into tmp."""
+    from aspire_desktop.core import paths
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv(paths.HOME_ENV, str(tmp_path / "aspire-home"))
+    paths.reset_for_tests()
+    yield tmp_path / "aspire-home"
+    paths.reset_for_tests()
+
+
+@pytest.fixture
+def baseline(shipped_content: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at the shipped content."""
+    from aspire_desktop.core import paths
+
+    monkeypatch.setenv(paths.BASELINE_ENV, str(shipped_content))
+    return shipped_content
+
+
+@pytest.fixture
+def large_baseline(large_content: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from aspire_desktop.core import paths
+
+    monkeypatch.setenv(paths.BASELINE_ENV, str(large_content))
+    return large_content
