@@ -130,9 +130,9 @@ def _catalogue_list(resolved: Any, category: str | None, as_json: bool) -> int:
         }
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        for c in out:
-            print(f"{c['name']} [{c['id']}] ({c['count']})")
-            for r in c["resources"]:
+        for entry in out:
+            print(f"{entry['name']} [{entry['id']}] ({entry['count']})")
+            for r in entry["resources"]:
                 state = (
                     "no document"
                     if not r["has_document"]

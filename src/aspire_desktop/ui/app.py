@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -72,11 +73,16 @@ class _Trace:
 
     def mark(self, name: str) -> None:
         if self._fh is not None:
-            self._fh.write(f"{name} {time.time():.6f}\n")
+            try:
+                self._fh.write(f"{name} {time.time():.6f}\n")
+            except OSError:  # nobody reading any more: tracing stops, the app goes on
+                self._fh = None
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
+            with contextlib.suppress(OSError):
+                self._fh.close()
+            self._fh = None
 
 
 def _quit_on_signals(app: object) -> object:
@@ -99,10 +105,8 @@ def _quit_on_signals(app: object) -> object:
     notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
 
     def woke() -> None:
-        try:
+        with contextlib.suppress(OSError):
             reader.recv(64)
-        except OSError:
-            pass
         app.quit()  # type: ignore[attr-defined]
 
     notifier.activated.connect(woke)
@@ -157,7 +161,7 @@ def run_gui(paths: Paths) -> int:
             self.window_done = False
             self.list_done = False
 
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.Paint:
                 if obj is window and not self.window_done:
                     self.window_done = True

@@ -30,6 +30,13 @@ class AppContext:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="background")
     )
     _userdata: Future[tuple[UserData, UserError | None]] | None = None
+    _closed: bool = False
+
+    @staticmethod
+    def _dropped() -> Future[T]:
+        future: Future[T] = Future()
+        future.cancel()
+        return future
 
     def open_userdata(self) -> Future[tuple[UserData, UserError | None]]:
         """Open the user database on its own thread (SQLAlchemy and alembic load there)."""
@@ -39,17 +46,24 @@ class AppContext:
 
     def userdata(self, fn: Callable[[UserData], T]) -> Future[T]:
         """Run ``fn(userdata)`` on the user-data thread, after the database is open."""
+        if self._closed:
+            return self._dropped()
         opening = self.open_userdata()
         return self._userdata_thread.submit(lambda: fn(opening.result()[0]))
 
     def background(self, fn: Callable[[], T]) -> Future[T]:
         """Run other slow, Qt-free work (integrity checks, status probes)."""
+        if self._closed:
+            return self._dropped()
         return self._general.submit(fn)
 
     def file_path(self, sha256: str, media_type: str) -> Path | None:
         return self.store.file_path(self.content, sha256, media_type)
 
     def shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         self.documents.shutdown()
         self._general.shutdown(wait=True, cancel_futures=True)
         if self._userdata is not None:

@@ -171,9 +171,7 @@ class DetailPane(QScrollArea):
         self._clear_facts()
         self.document_box.hide()
 
-    def show_resource(
-        self, r: ResourceDetail, *, file_available: bool, requested: bool
-    ) -> None:
+    def show_resource(self, r: ResourceDetail, *, file_available: bool, requested: bool) -> None:
         self._resource_id = r.id
         self.title.setText(r.title)
         status = STATUSES.get(r.status, r.status)
@@ -218,8 +216,11 @@ class DetailPane(QScrollArea):
             if f is None:
                 self.document_text.setText(
                     "This resource has no document to read here"
-                    + (": it is a web page on the hub." if r.kind in ("website", "group-page")
-                       else ".")
+                    + (
+                        ": it is a web page on the hub."
+                        if r.kind in ("website", "group-page")
+                        else "."
+                    )
                 )
                 self.open_button.hide()
                 self.request_button.hide()

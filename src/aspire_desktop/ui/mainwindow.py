@@ -6,8 +6,17 @@ import logging
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QItemSelection,
+    QModelIndex,
+    QObject,
+    QSettings,
+    Qt,
+    QTimer,
+)
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -32,10 +41,10 @@ from aspire_desktop.core.store.content import verify_version
 from aspire_desktop.core.userdata.store import UserData
 from aspire_desktop.ui.background import when_done
 from aspire_desktop.ui.context import AppContext
+from aspire_desktop.ui.detail import DetailPane
 from aspire_desktop.ui.icons import app_icon
 from aspire_desktop.ui.messages import show_error
 from aspire_desktop.ui.models import ALL_RESOURCES, ID_ROLE, CategoryTreeModel, ResourceListModel
-from aspire_desktop.ui.detail import DetailPane
 from aspire_desktop.ui.viewer import DocumentView
 
 log = logging.getLogger(__name__)
@@ -105,6 +114,7 @@ class MainWindow(QMainWindow):
         self.filter_edit.setPlaceholderText("Filter this list (Ctrl+F)")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._filter_changed)
+        self.filter_edit.installEventFilter(self)
 
         self.resources = ResourceListModel(reader, self)
         self.resource_view = QTreeView()
@@ -190,10 +200,18 @@ class MainWindow(QMainWindow):
             self.add_notice(ctx.content.notice)
 
     # Menus ---------------------------------------------------------------------------
-    def _action(self, menu: object, text: str, slot: object, keys: object = None) -> QAction:
+    def _action(self, menu: object, text: str, slot: object, *keys: object) -> QAction:
+        """A menu action; ``keys`` are standard keys or key strings, all of them bound
+        (a platform's standard binding may be missing or differ, e.g. Close = Ctrl+F4)."""
         action = QAction(text, self)
-        if keys is not None:
-            action.setShortcut(QKeySequence(keys))  # type: ignore[arg-type]
+        sequences: list[QKeySequence] = []
+        for key in keys:
+            if isinstance(key, QKeySequence.StandardKey):
+                sequences.extend(QKeySequence.keyBindings(key))
+            else:
+                sequences.append(QKeySequence(key))  # type: ignore[call-overload]
+        unique = list(dict.fromkeys(s for s in sequences if not s.isEmpty()))
+        action.setShortcuts(unique)
         action.triggered.connect(slot)  # type: ignore[arg-type]
         menu.addAction(action)  # type: ignore[attr-defined]
         return action
@@ -201,34 +219,46 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Open PDF file…", self.open_file_dialog, QKeySequence.StandardKey.Open)
+        self._action(
+            file_menu,
+            "&Open PDF file…",
+            self.open_file_dialog,
+            "Ctrl+O",
+            QKeySequence.StandardKey.Open,
+        )
         self.close_action = self._action(
-            file_menu, "&Close tab", self.close_current_tab, QKeySequence.StandardKey.Close
+            file_menu,
+            "&Close tab",
+            self.close_current_tab,
+            "Ctrl+W",
+            QKeySequence.StandardKey.Close,
         )
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self._action(file_menu, "&Quit", self.close, "Ctrl+Q", QKeySequence.StandardKey.Quit)
 
         edit_menu = bar.addMenu("&Edit")
-        self._action(edit_menu, "&Filter resources", self.focus_filter, QKeySequence.StandardKey.Find)
+        self._action(edit_menu, "&Filter resources", self.focus_filter, "Ctrl+F")
 
         view_menu = bar.addMenu("&View")
         self._action(view_menu, "&Categories", self.category_view.setFocus, "Ctrl+1")
         self._action(view_menu, "&Resources", self.resource_view.setFocus, "Ctrl+2")
         self._action(view_menu, "&Details", self.focus_details, "Ctrl+3")
         view_menu.addSeparator()
-        self._action(view_menu, "&Next tab", lambda: self._step_tab(1), QKeySequence.StandardKey.NextChild)
+        self._action(view_menu, "&Next tab", lambda: self._step_tab(1), "Ctrl+Tab", "Ctrl+PgDown")
         self._action(
-            view_menu, "&Previous tab", lambda: self._step_tab(-1), QKeySequence.StandardKey.PreviousChild
+            view_menu, "&Previous tab", lambda: self._step_tab(-1), "Ctrl+Shift+Tab", "Ctrl+PgUp"
         )
         self.fullscreen_action = self._action(
-            view_menu, "&Full screen", self.toggle_full_screen, QKeySequence.StandardKey.FullScreen
+            view_menu,
+            "&Full screen",
+            self.toggle_full_screen,
+            "F11",
+            QKeySequence.StandardKey.FullScreen,
         )
-        if self.fullscreen_action.shortcut().isEmpty():
-            self.fullscreen_action.setShortcut(QKeySequence("F11"))
         self.fullscreen_action.setCheckable(True)
 
         help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&User guide", self.open_user_guide, QKeySequence.StandardKey.HelpContents)
+        self._action(help_menu, "&User guide", self.open_user_guide, "F1")
         help_menu.addSeparator()
         self._action(help_menu, f"&About {APP_NAME}", self.show_about)
 
@@ -286,7 +316,9 @@ class MainWindow(QMainWindow):
         if online is None:
             self.online_label.setText("")
         else:
-            self.online_label.setText("Online" if online else "Offline: using the copy on this computer")
+            self.online_label.setText(
+                "Online" if online else "Offline: using the copy on this computer"
+            )
 
     # Library -------------------------------------------------------------------------
     def reload_content(self) -> None:
@@ -327,9 +359,13 @@ class MainWindow(QMainWindow):
 
     def _update_count(self) -> None:
         n = self.resources.rowCount()
-        noun = "resource" if n == 1 else "resources"
-        suffix = " match the filter" if self.filter_edit.text().strip() else ""
-        self.count_label.setText(f"{n} {noun}{suffix}" if suffix else f"{n} {noun}")
+        cid = self.resources.category_id
+        total = self.categories.count(cid) if cid is not None else n
+        noun = "resource" if total == 1 else "resources"
+        if self.filter_edit.text().strip():
+            self.count_label.setText(f"Showing {n} of {total} {noun}")
+        else:
+            self.count_label.setText(f"{total} {noun}")
 
     def _resource_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
@@ -344,7 +380,9 @@ class MainWindow(QMainWindow):
         available = bool(
             f is not None and f.cached and f.sha256 and self.ctx.file_path(f.sha256, f.media_type)
         )
-        self.detail.show_resource(detail, file_available=available, requested=resource_id in self.requested)
+        self.detail.show_resource(
+            detail, file_available=available, requested=resource_id in self.requested
+        )
 
     def _refresh_detail(self) -> None:
         if self.detail.resource_id:
@@ -376,14 +414,18 @@ class MainWindow(QMainWindow):
                 button.setFocus(Qt.FocusReason.ShortcutFocusReason)
                 return
 
-    def keyPressEvent(self, event: object) -> None:  # noqa: N802
-        from PySide6.QtGui import QKeyEvent
-
-        assert isinstance(event, QKeyEvent)
-        if event.key() == Qt.Key.Key_Escape and self.filter_edit.hasFocus():
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        """Escape in a non-empty filter box clears it."""
+        if (
+            obj is self.filter_edit
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+            and self.filter_edit.text()
+        ):
             self.filter_edit.clear()
-            return
-        super().keyPressEvent(event)
+            return True
+        return super().eventFilter(obj, event)
 
     # Documents -----------------------------------------------------------------------
     def open_resource(self, resource_id: str) -> DocumentView | None:
@@ -485,6 +527,6 @@ class MainWindow(QMainWindow):
         self._state.setValue("library/category", self.resources.category_id or "")
         self._state.sync()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
         super().closeEvent(event)

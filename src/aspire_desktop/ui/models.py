@@ -27,7 +27,7 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 class CategoryTreeModel(QAbstractItemModel):
-    """"All resources", then the categories as a tree (a category may have a parent)."""
+    """ "All resources", then the categories as a tree (a category may have a parent)."""
 
     def __init__(self, reader: CatalogueReader, parent: Any = None) -> None:
         super().__init__(parent)
@@ -38,6 +38,9 @@ class CategoryTreeModel(QAbstractItemModel):
         total = reader.resource_count()
         self._rows: dict[str, CategoryRow] = {c.id: c for c in rows}
         self._rows[ALL_RESOURCES] = CategoryRow(ALL_RESOURCES, "All resources", None, -1, total)
+        # Indexes carry a small integer (the node's number), never a Python object.
+        self._nodes: list[str] = [ALL_RESOURCES, *(c.id for c in rows)]
+        self._number = {cid: n for n, cid in enumerate(self._nodes)}
         self._children: dict[str | None, list[str]] = {None: [ALL_RESOURCES]}
         for c in rows:
             parent = c.parent_id if c.parent_id in self._rows else None
@@ -52,23 +55,22 @@ class CategoryTreeModel(QAbstractItemModel):
         self.endResetModel()
 
     def _id(self, index: _Index) -> str | None:
-        return index.internalPointer() if index.isValid() else None  # type: ignore[no-any-return]
+        return self._nodes[index.internalId()] if index.isValid() else None
+
+    def _make(self, category_id: str) -> QModelIndex:
+        row = self._children[self._parent[category_id]].index(category_id)
+        return self.createIndex(row, 0, self._number[category_id])
 
     def index(self, row: int, column: int, parent: _Index = QModelIndex()) -> QModelIndex:
         kids = self._children.get(self._id(parent), [])
         if column != 0 or not 0 <= row < len(kids):
             return QModelIndex()
-        return self.createIndex(row, 0, kids[row])
+        return self.createIndex(row, 0, self._number[kids[row]])
 
     def parent(self, index: _Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]
         cid = self._id(index)
-        if cid is None:
-            return QModelIndex()
-        parent = self._parent.get(cid)
-        if parent is None:
-            return QModelIndex()
-        grand = self._parent.get(parent)
-        return self.createIndex(self._children[grand].index(parent), 0, parent)
+        parent = self._parent.get(cid) if cid is not None else None
+        return QModelIndex() if parent is None else self._make(parent)
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:
         if parent.column() > 0:
@@ -104,10 +106,7 @@ class CategoryTreeModel(QAbstractItemModel):
         return None
 
     def index_of(self, category_id: str) -> QModelIndex:
-        if category_id not in self._parent:
-            return QModelIndex()
-        parent = self._parent[category_id]
-        return self.createIndex(self._children[parent].index(category_id), 0, category_id)
+        return self._make(category_id) if category_id in self._parent else QModelIndex()
 
     def first_category(self) -> str:
         top = self._children[None]

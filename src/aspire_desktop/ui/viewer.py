@@ -59,8 +59,12 @@ class DocumentView(QWidget):
         self.next_button = self._tool("Next page", "▶", self.next_page)
         self.page_label = QLabel("Opening…")
         self.page_label.setObjectName("pageLabel")
-        self.zoom_out_button = self._tool("Zoom out", "−", lambda: self.set_zoom(self.zoom_factor / 1.25))
-        self.zoom_in_button = self._tool("Zoom in", "+", lambda: self.set_zoom(self.zoom_factor * 1.25))
+        self.zoom_out_button = self._tool(
+            "Zoom out", "−", lambda: self.set_zoom(self.zoom_factor / 1.25)
+        )
+        self.zoom_in_button = self._tool(
+            "Zoom in", "+", lambda: self.set_zoom(self.zoom_factor * 1.25)
+        )
         self.fit_button = self._tool("Fit width", "↔", lambda: self.set_zoom(1.0))
         for w in (self.prev_button, self.next_button, self.page_label):
             bar.addWidget(w)
@@ -195,7 +199,7 @@ class DocumentView(QWidget):
     def _render_failed(self, error: UserError) -> None:
         self.canvas.setText(f"<p><b>{error.message}</b></p><p>{error.what_to_do}</p>")
 
-    def resizeEvent(self, event: object) -> None:  # noqa: N802
+    def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
         if self.info is not None:
             self._render()

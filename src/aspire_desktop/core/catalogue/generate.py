@@ -13,11 +13,12 @@ from aspire_desktop.core.catalogue.source import (
 )
 
 _WORDS = (
-    "adult support protection trauma informed practice council officer inquiry investigation "
-    "referral discussion capacity learning review guidance toolkit companion harm risk "
-    "wellbeing partnership training assessment advocacy carers consent duty cooperate "
-    "financial harm self-neglect hoarding domestic abuse alcohol drugs mental health "
-    "chronology case conference protection plan committee quality assurance"
+    "adult support protection trauma informed practice council officer inquiry "
+    "investigation referral discussion capacity learning review guidance toolkit "
+    "companion harm risk wellbeing partnership training assessment advocacy carers "
+    "consent duty cooperate financial harm self-neglect hoarding domestic abuse alcohol "
+    "drugs mental health chronology case conference protection plan committee quality "
+    "assurance "
 ).split()
 
 

@@ -40,7 +40,7 @@ def render_markdown_pdf(source: Path, target: Path, *, title: str) -> int:
     footer = f"<p class='footer'>{APP_NAME} {__version__}: written by the project.</p>"
     story = pymupdf.Story(html=body + footer, user_css=_CSS)
     page_rect = pymupdf.Rect(0, 0, *A4)
-    where = page_rect + (MARGIN, MARGIN, -MARGIN, -MARGIN - 20)
+    where = pymupdf.Rect(MARGIN, MARGIN, A4[0] - MARGIN, A4[1] - MARGIN - 20)
     draft = target.with_suffix(".draft.pdf")
     writer = pymupdf.DocumentWriter(str(draft))
     more = True

@@ -13,7 +13,12 @@ import tempfile
 from pathlib import Path
 
 from aspire_desktop.core.catalogue.kinds import kind_label
-from aspire_desktop.core.catalogue.source import CatalogueSource, SourceFile, SourceResource
+from aspire_desktop.core.catalogue.source import (
+    CatalogueSource,
+    SourceError,
+    SourceFile,
+    SourceResource,
+)
 from aspire_desktop.core.store import layout
 
 
@@ -50,8 +55,11 @@ def _prepare_file(f: SourceFile, title: str, files_dir: Path, work: Path) -> dic
 def _page_count(path: Path) -> int:
     import pymupdf
 
-    with pymupdf.open(path) as doc:
-        return int(doc.page_count)
+    try:
+        with pymupdf.open(path) as doc:
+            return int(doc.page_count)
+    except RuntimeError as exc:  # pymupdf's FileDataError, EmptyFileError, FileNotFoundError
+        raise SourceError(f"{path} cannot be opened as a PDF ({exc}).", "Replace it.") from exc
 
 
 def write_catalogue(
