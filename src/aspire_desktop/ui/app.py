@@ -61,7 +61,30 @@ def display_problem(env: os._Environ[str] | dict[str, str] = os.environ) -> str 
                     "Ask your IT team to install the app's dependencies "
                     "(on Debian/Ubuntu: libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4)."
                 )
+        if not _can_connect_x(env.get("DISPLAY", "")):
+            return (
+                f"cannot connect to the display '{env.get('DISPLAY', '')}', so the window "
+                "cannot open. Start it from a desktop session."
+            )
     return None
+
+
+def _can_connect_x(display: str) -> bool:
+    """Try the X connection Qt would make (Qt aborts the process when it fails)."""
+    try:
+        xcb = ctypes.CDLL("libxcb.so.1")
+    except OSError:
+        return True  # let Qt report it
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    conn = xcb.xcb_connect(display.encode(), None)
+    try:
+        return bool(conn) and xcb.xcb_connection_has_error(conn) == 0
+    finally:
+        if conn:
+            xcb.xcb_disconnect(conn)
 
 
 class _Trace:

@@ -52,7 +52,7 @@ class ContentStore:
             log.warning("content pointer unreadable: %s", exc)
             return None
         name = data.get("version_dir") if isinstance(data, dict) else None
-        if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+        if not isinstance(name, str) or not name or "/" in name or "\\" in name or name[0] == ".":
             return None
         return self.content_dir / VERSIONS / name
 

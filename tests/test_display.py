@@ -1,0 +1,82 @@
+"""Starting the window: plain words when it cannot, and a real X window when it can."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+from test_end_to_end import _read_marks
+
+from aspire_desktop.ui.app import display_problem
+
+pytestmark = pytest.mark.slow
+
+
+def test_no_display_is_said_in_plain_words():
+    problem = display_problem({})
+    assert problem is not None and problem.startswith("no display found")
+
+
+def test_offscreen_needs_no_display():
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}) is None
+
+
+def test_unreachable_display_is_caught_before_qt_aborts():
+    problem = display_problem({"DISPLAY": ":7391"})
+    assert problem is not None
+    assert "display" in problem or "library" in problem
+
+
+@pytest.fixture
+def xvfb():
+    """A real X server (Xvfb, installed by the README's test command) on a free display."""
+    exe = shutil.which("Xvfb")
+    assert exe, "Xvfb is missing: run the README's test command, which installs it"
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [exe, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        ready, _, _ = select.select([read_fd], [], [], 30)
+        assert ready, "Xvfb did not start"
+        display = ":" + os.read(read_fd, 64).decode().strip()
+        yield display
+    finally:
+        os.close(read_fd)
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_real_window_on_an_x_server(xvfb, baseline, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY",)}
+    env.update(DISPLAY=xvfb, QT_QPA_PLATFORM="xcb")
+    assert display_problem(env) is None
+    fifo = tmp_path / "trace"
+    os.mkfifo(fifo)
+    env["ASPIRE_DESKTOP_TRACE_STARTUP"] = str(fifo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aspire_desktop"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        marks = _read_marks(fifo, "ready", timeout=60)
+        assert "first-paint" in marks
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
