@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import itertools
 import json
 import math
+import operator
 import os
 import select
 import signal
@@ -46,12 +48,12 @@ TRACE_ENV = "ASPIRE_DESKTOP_TRACE_STARTUP"  # as aspire_desktop.ui.app.TRACE_ENV
 HOME_ENV = "ASPIRE_DESKTOP_HOME"
 BASELINE_ENV = "ASPIRE_DESKTOP_BASELINE"
 
-TARGETS = {
-    "first_paint_ratio": 1.2,
-    "ready_ratio": 2.0,
-    "category_switch_p95_ms": 50.0,
-    "filter_p95_ms": 50.0,
-    "rss_mb": 250.0,
+TARGETS = {  # figure: (comparison that must hold, limit)
+    "first_paint_ratio": (operator.le, 1.2),
+    "ready_ratio": (operator.le, 2.0),
+    "category_switch_p95_ms": (operator.lt, 50.0),
+    "filter_p95_ms": (operator.lt, 50.0),
+    "rss_mb": (operator.lt, 250.0),
 }
 LAUNCH_TIMEOUT_S = 30.0
 FILTER_PHRASES = ("adult", "harm", "protection plan")
@@ -114,11 +116,10 @@ def build_sample(out: Path) -> Path:
 
 @dataclass
 class Launch:
-    """One traced process: milestones in ms after spawn, and how it ended."""
+    """One traced process that exited cleanly: its milestones in ms after spawn."""
 
     marks: dict[str, float]
     terminated_at: float | None  # ms after spawn when SIGTERM was sent
-    returncode: int
 
 
 class LaunchError(RuntimeError):
@@ -199,17 +200,30 @@ def launch(cmd: list[str], env: dict[str, str], stop_after: str | None, work: Pa
     return Launch(
         {name: (stamp - spawn) * 1000 for name, stamp in marks.items()},
         None if terminated_at is None else (terminated_at - spawn) * 1000,
-        returncode,
     )
 
 
+def child_env(tmp: Path) -> dict[str, str]:
+    """The environment for measured processes, with a bytecode cache as an install has.
+
+    Python then reads compiled modules as it does from an installed app, even where
+    PYTHONDONTWRITEBYTECODE is set (a source checkout would otherwise be compiled on
+    every launch); the cache lives in the run's temporary folder, and the discarded
+    warm-up launches fill it.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+    return env
+
+
 def measure_startup(content: Path, runs: int, tmp: Path) -> dict[str, float]:
-    base_env = dict(os.environ) | {"QT_QPA_PLATFORM": "offscreen", BASELINE_ENV: str(content)}
+    base_env = child_env(tmp) | {"QT_QPA_PLATFORM": "offscreen", BASELINE_ENV: str(content)}
     base_env.pop(HOME_ENV, None)
     app_cmd = [sys.executable, "-m", "aspire_desktop"]
     bare_cmd = [sys.executable, "-c", BARE_WINDOW]
     warm_home = tmp / "warm-home"
-    homes = iter(range(10_000))
+    homes = itertools.count()
 
     def bare() -> Launch:
         return launch(bare_cmd, base_env, None, tmp)
@@ -373,6 +387,8 @@ def browse(content: Path, rounds: int) -> dict[str, float]:
                 for phrase in FILTER_PHRASES:
                     for char in phrase:
                         samples.append(timed(lambda char=char: QTest.keyClick(edit, char)))
+                    if window.resources.filter_text != phrase:
+                        raise RuntimeError(f"typing {phrase!r} filtered on {edit.text()!r}")
                     samples.append(timed(edit.clear))
         filter_all = [s for samples in typing.values() for s in samples]
         for label, samples in typing.items():
@@ -404,14 +420,16 @@ def browse(content: Path, rounds: int) -> dict[str, float]:
     }
 
 
-def measure_browsing(content: Path, rounds: int) -> dict[str, float]:
+def measure_browsing(content: Path, rounds: int, tmp: Path) -> dict[str, float]:
     proc = subprocess.run(
         [sys.executable, __file__, "--browse", str(content), "--rounds", str(rounds)],
-        stdout=subprocess.PIPE,
+        env=child_env(tmp),
+        capture_output=True,
         text=True,
         timeout=300,
-        check=True,
     )
+    if proc.returncode != 0:
+        raise RuntimeError(f"browsing failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     lines = proc.stdout.strip().splitlines()
     for line in lines[:-1]:
         log(line)
@@ -424,7 +442,7 @@ def measure_browsing(content: Path, rounds: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9, help="measured launches of each (9)")
-    parser.add_argument("--rounds", type=int, default=3, help="browsing rounds (3)")
+    parser.add_argument("--rounds", type=int, default=2, help="browsing rounds (2)")
     parser.add_argument("--content", type=Path, help="an existing content folder to use")
     parser.add_argument("--browse", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -441,7 +459,7 @@ def main() -> int:
             log("building the 10,000-resource sample catalogue…")
             content = build_sample(tmp / "content")
         startup = measure_startup(content, args.runs, tmp)
-        browsing = measure_browsing(content, args.rounds)
+        browsing = measure_browsing(content, args.rounds, tmp)
 
     figures = startup | browsing
     result: dict[str, object] = {
@@ -468,7 +486,9 @@ def main() -> int:
     result["unpainted_samples"] = int(figures["unpainted_samples"])
     result["none_leak"] = bool(figures["none_leak"])
     result["runs"] = args.runs
-    result["missed"] = [key for key, limit in TARGETS.items() if figures[key] > limit]
+    result["missed"] = [
+        key for key, (holds, limit) in TARGETS.items() if not holds(figures[key], limit)
+    ]
     result["seconds"] = round(time.monotonic() - started)
     print(json.dumps(result))
     return 0

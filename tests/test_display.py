@@ -10,9 +10,9 @@ import subprocess
 import sys
 
 import pytest
-from test_end_to_end import _read_marks
 
 from aspire_desktop.ui.app import display_problem
+from test_end_to_end import _read_marks
 
 pytestmark = pytest.mark.slow
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -248,7 +249,8 @@ def test_fall_back_later(
     opened_list.append(back)
     assert back.is_baseline is True
     assert isinstance(back.notice, DatabaseDamagedError)
-    with pytest.raises(DatabaseDamagedError, match="closed database"):
+    # Using the closed reader is a programming error, not "damaged content".
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
         current.reader.resource_count()
     with pytest.raises(ContentMissingError):
         ContentStore(content_dir, None).fall_back(_open(store, []))

@@ -44,3 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     print(f"built {out}")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

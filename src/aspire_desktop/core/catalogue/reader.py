@@ -123,7 +123,8 @@ FROM resources WHERE id = :id
 
 def filter_words(text: str) -> str:
     """The filter box's text as the JSON array of words the queries bind."""
-    return json.dumps(text.casefold().split())
+    # SQLite's instr() stops at a NUL character, so NULs are dropped from the words.
+    return json.dumps(text.replace("\0", " ").casefold().split())
 
 
 class CatalogueReader:
@@ -150,6 +151,8 @@ class CatalogueReader:
     def _query(self, sql: str, params: dict[str, object]) -> list[tuple[object, ...]]:
         try:
             return self._db.execute(sql, params).fetchall()
+        except sqlite3.ProgrammingError:
+            raise  # our mistake (e.g. a closed reader), not a damaged file
         except sqlite3.DatabaseError as exc:
             raise DatabaseDamagedError(
                 f"The catalogue at {self.path} is damaged ({exc}).",

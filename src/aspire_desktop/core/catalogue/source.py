@@ -85,6 +85,22 @@ def _opt_text(entry: dict[str, Any], key: str, where: str) -> str | None:
     return value.strip() or None
 
 
+def _order(entry: dict[str, Any], where: str, default: int) -> int:
+    value = entry.get("order", default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise SourceError(f"{where}: 'order' must be a whole number.", "Fix the source file.")
+    return value
+
+
+def _tables(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise SourceError(
+            f"{where}: '{key}' must be a list of tables ([[{key}]]).", "Fix the source file."
+        )
+    return value
+
+
 def load_source(path: Path) -> CatalogueSource:
     """Read and check an authored catalogue file."""
     try:
@@ -105,22 +121,22 @@ def load_source(path: Path) -> CatalogueSource:
     base = path.parent
 
     categories = []
-    for i, entry in enumerate(data.get("categories", []), start=1):
+    for i, entry in enumerate(_tables(data, "categories", str(path)), start=1):
         where = f"{path.name}: category {i}"
         categories.append(
             SourceCategory(
                 id=_text(entry, "id", where),
                 name=_text(entry, "name", where),
                 introduction=_text(entry, "introduction", where, ""),
-                position=int(entry.get("order", i)),
+                position=_order(entry, where, i),
                 parent_id=_opt_text(entry, "parent", where),
             )
         )
     resources = []
-    for i, entry in enumerate(data.get("resources", []), start=1):
+    for i, entry in enumerate(_tables(data, "resources", str(path)), start=1):
         where = f"{path.name}: resource {entry.get('id', i)!s}"
         files = []
-        for f in entry.get("files", []):
+        for f in _tables(entry, "files", where):
             src = _opt_text(f, "source", where)
             files.append(
                 SourceFile(
@@ -150,7 +166,7 @@ def load_source(path: Path) -> CatalogueSource:
                 published=_opt_text(entry, "published", where),
                 updated=_opt_text(entry, "updated", where),
                 reviewed=_opt_text(entry, "reviewed", where),
-                position=int(entry.get("order", i)),
+                position=_order(entry, where, i),
                 files=files,
             )
         )

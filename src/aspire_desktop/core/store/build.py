@@ -28,6 +28,13 @@ def _filter_text(r: SourceResource) -> str:
 
 def _prepare_file(f: SourceFile, title: str, files_dir: Path, work: Path) -> dict[str, object]:
     """Copy (or render) one file into files/ under its hash; return its catalogue row."""
+    try:
+        return _copy_file(f, title, files_dir, work)
+    except FileNotFoundError as exc:
+        raise SourceError(f"{f.path} does not exist (any more).", "Check the path.") from exc
+
+
+def _copy_file(f: SourceFile, title: str, files_dir: Path, work: Path) -> dict[str, object]:
     row: dict[str, object] = {"role": f.role, "name": f.name, "media_type": f.media_type}
     if f.path is None:
         return row | {"cached": False}
