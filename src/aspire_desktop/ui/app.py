@@ -18,11 +18,14 @@ _XCB_LIBS = ("libxcb-cursor.so.0", "libxkbcommon-x11.so.0", "libxcb-icccm.so.4")
 
 STYLE = """
 QMainWindow, QWidget#library { background: #f5f7f9; }
-QTreeView, QLineEdit, QScrollArea#detailPane, QWidget#detailBody { background: #ffffff; }
-QTreeView { border: 1px solid #d5dde4; border-radius: 4px; }
+QTreeView, QTableView, QLineEdit, QScrollArea#detailPane, QWidget#detailBody {
+    background: #ffffff; }
+QTreeView, QTableView { border: 1px solid #d5dde4; border-radius: 4px; }
 QTreeView::item { padding: 4px 2px; }
-QTreeView::item:selected { background: #d7e6f3; color: #10253a; }
-QTreeView::item:selected:focus { background: #2f5f8f; color: #ffffff; }
+QTableView::item { padding: 0 4px; }
+QTreeView::item:selected, QTableView::item:selected { background: #d7e6f3; color: #10253a; }
+QTreeView::item:selected:focus, QTableView::item:selected:focus {
+    background: #2f5f8f; color: #ffffff; }
 QLineEdit { border: 1px solid #b8c4ce; border-radius: 4px; padding: 5px 6px; }
 QLineEdit:focus { border: 2px solid #2f5f8f; padding: 4px 5px; }
 QLabel#detailTitle { font-size: 17px; font-weight: 600; color: #17324d; }
@@ -174,10 +177,11 @@ def run_gui(paths: Paths) -> int:
     from aspire_desktop.ui.mainwindow import MainWindow
 
     ctx = AppContext(paths, store, content)
-    window = MainWindow(ctx)
+    # The frame is shown first; the library is built right after its first paint.
+    window = MainWindow(ctx, build=False)
 
     class _Painted(QObject):
-        """Marks the first paint of the window and of the resource list."""
+        """Marks the window's first paint, then the resource list's (``ready``)."""
 
         def __init__(self) -> None:
             super().__init__()
@@ -185,19 +189,24 @@ def run_gui(paths: Paths) -> int:
             self.list_done = False
 
         def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint:
-                if obj is window and not self.window_done:
-                    self.window_done = True
-                    trace.mark("first-paint")
-                elif obj is window.resource_view.viewport() and not self.list_done:
-                    self.list_done = True
-                    trace.mark("ready")
-                    QTimer.singleShot(0, window.start_background)
+            if event.type() != QEvent.Type.Paint:
+                return False
+            if obj is window and not self.window_done:
+                self.window_done = True
+                trace.mark("first-paint")
+                QTimer.singleShot(0, self.build)
+            elif window.built and obj is window.resource_view.viewport() and not self.list_done:
+                self.list_done = True
+                trace.mark("ready")
+                QTimer.singleShot(0, window.start_background)
             return False
+
+        def build(self) -> None:
+            window.build()
+            window.resource_view.viewport().installEventFilter(self)
 
     painted = _Painted()
     window.installEventFilter(painted)
-    window.resource_view.viewport().installEventFilter(painted)
     keep = _quit_on_signals(app)
     window.show()
     try:

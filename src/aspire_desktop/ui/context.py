@@ -6,13 +6,15 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from aspire_desktop.core.documents.worker import DocumentWorker
 from aspire_desktop.core.errors import UserError
 from aspire_desktop.core.paths import Paths
 from aspire_desktop.core.store.content import ContentStore, OpenedContent
 from aspire_desktop.core.userdata.store import UserData
+
+if TYPE_CHECKING:
+    from aspire_desktop.core.documents.worker import DocumentWorker
 
 T = TypeVar("T")
 
@@ -22,7 +24,7 @@ class AppContext:
     paths: Paths
     store: ContentStore
     content: OpenedContent
-    documents: DocumentWorker = field(default_factory=DocumentWorker)
+    _documents: DocumentWorker | None = None
     _userdata_thread: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="userdata")
     )
@@ -37,6 +39,15 @@ class AppContext:
         future: Future[T] = Future()
         future.cancel()
         return future
+
+    @property
+    def documents(self) -> DocumentWorker:
+        """The PyMuPDF host, started on first use (not on the start-up path)."""
+        if self._documents is None:
+            from aspire_desktop.core.documents.worker import DocumentWorker
+
+            self._documents = DocumentWorker()
+        return self._documents
 
     def open_userdata(self) -> Future[tuple[UserData, UserError | None]]:
         """Open the user database on its own thread (SQLAlchemy and alembic load there)."""
@@ -64,7 +75,8 @@ class AppContext:
         if self._closed:
             return
         self._closed = True
-        self.documents.shutdown()
+        if self._documents is not None:
+            self._documents.shutdown()
         self._general.shutdown(wait=True, cancel_futures=True)
         if self._userdata is not None:
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
-from PySide6.QtSvg import QSvgRenderer
 
 ICONS = Path(__file__).resolve().parent / "icons"
 
@@ -27,6 +26,8 @@ def kind_pixmap(kind: str, size: int, ratio: float = 1.0) -> QPixmap:
     px = round(size * ratio)
     image = QImage(QSize(px, px), QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(Qt.GlobalColor.transparent)
+    from PySide6.QtSvg import QSvgRenderer  # only when a picture is shown
+
     painter = QPainter(image)
     QSvgRenderer(str(icon_path(kind))).render(painter)
     painter.end()

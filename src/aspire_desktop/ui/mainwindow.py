@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QByteArray,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QSplitter,
+    QTableView,
     QTabWidget,
     QTreeView,
     QVBoxLayout,
@@ -42,10 +44,12 @@ from aspire_desktop.core.userdata.store import UserData
 from aspire_desktop.ui.background import when_done
 from aspire_desktop.ui.context import AppContext
 from aspire_desktop.ui.detail import DetailPane
+
+if TYPE_CHECKING:
+    from aspire_desktop.ui.viewer import DocumentView
 from aspire_desktop.ui.icons import app_icon
 from aspire_desktop.ui.messages import show_error
 from aspire_desktop.ui.models import ALL_RESOURCES, ID_ROLE, CategoryTreeModel, ResourceListModel
-from aspire_desktop.ui.viewer import DocumentView
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +92,9 @@ def content_status(ctx: AppContext, today: date | None = None) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, *, build: bool = True) -> None:
+        """The window; with ``build=False`` only its frame, so it can be shown at once
+        and :meth:`build` fills it after the first paint (the start-up path)."""
         super().__init__()
         self.ctx = ctx
         self.setWindowTitle(APP_NAME)
@@ -96,6 +102,29 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.requested: set[str] = set()
         self._userdata_ready = False
+        self.built = False
+
+        self.content_label = QLabel(content_status(ctx))
+        self.content_label.setObjectName("contentStatus")
+        self.online_label = QLabel("Checking network…")
+        self.online_label.setObjectName("onlineStatus")
+        self.statusBar().addPermanentWidget(self.content_label)
+        self.statusBar().addPermanentWidget(self.online_label)
+        self._state = QSettings(str(ctx.paths.ui_state_file), QSettings.Format.IniFormat)
+        self._restore_geometry()
+        if build:
+            self.build()
+        else:
+            frame = QWidget()
+            frame.setObjectName("library")
+            self.setCentralWidget(frame)
+
+    def build(self) -> None:
+        """Create the library, the tabs and the menus, and show the first category."""
+        if self.built:
+            return
+        self.built = True
+        ctx = self.ctx
         reader = ctx.content.reader
 
         # Library: categories | filter + resources | details ------------------------------
@@ -117,19 +146,29 @@ class MainWindow(QMainWindow):
         self.filter_edit.installEventFilter(self)
 
         self.resources = ResourceListModel(reader, self)
-        self.resource_view = QTreeView()
+        self.resource_view = QTableView()
         self.resource_view.setObjectName("resourceView")
         self.resource_view.setAccessibleName("Resources")
-        self.resource_view.setRootIsDecorated(False)
-        self.resource_view.setUniformRowHeights(True)
+        self.resource_view.setShowGrid(False)
+        self.resource_view.setWordWrap(False)
         self.resource_view.setAlternatingRowColors(True)
+        self.resource_view.setTabKeyNavigation(False)
         self.resource_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.resource_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.resource_view.verticalHeader().hide()
+        row_height = self.fontMetrics().height() + 10
+        self.resource_view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.resource_view.verticalHeader().setDefaultSectionSize(row_height)
         self.resource_view.setModel(self.resources)
-        header = self.resource_view.header()
-        header.setStretchLastSection(False)
+        # Fixed widths from the longest labels: sizing to contents reads every row.
+        header = self.resource_view.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        metrics = self.fontMetrics()
+        for column, longest in ((1, "Working group page"), (2, "Not on this computer")):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, metrics.horizontalAdvance(longest) + 28)
         self.resource_view.activated.connect(self._resource_activated)
         self.count_label = QLabel()
         self.count_label.setObjectName("countLabel")
@@ -177,14 +216,6 @@ class MainWindow(QMainWindow):
         self.tabs.tabBar().setAccessibleName("Open documents")
         self.setCentralWidget(self.tabs)
 
-        # Status bar -----------------------------------------------------------------------
-        self.content_label = QLabel(content_status(ctx))
-        self.content_label.setObjectName("contentStatus")
-        self.online_label = QLabel("Checking network…")
-        self.online_label.setObjectName("onlineStatus")
-        self.statusBar().addPermanentWidget(self.content_label)
-        self.statusBar().addPermanentWidget(self.online_label)
-
         self._build_menus()
         self.category_view.selectionModel().selectionChanged.connect(self._category_selected)
         self.resource_view.selectionModel().currentRowChanged.connect(self._resource_selected)
@@ -193,8 +224,9 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.resource_view, self.detail.open_button)
         self.setTabOrder(self.detail.open_button, self.detail.request_button)
 
-        self._state = QSettings(str(ctx.paths.ui_state_file), QSettings.Format.IniFormat)
-        self._restore_state()
+        splitter = self._state.value("window/splitter")
+        if isinstance(splitter, QByteArray):
+            self.splitter.restoreState(splitter)
         self.select_category(str(self._state.value("library/category", "")) or None)
         if ctx.content.notice is not None:
             self.add_notice(ctx.content.notice)
@@ -237,7 +269,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q", QKeySequence.StandardKey.Quit)
 
         edit_menu = bar.addMenu("&Edit")
-        self._action(edit_menu, "&Filter resources", self.focus_filter, "Ctrl+F")
+        self._action(edit_menu, "&Find / filter", self.focus_filter, "Ctrl+F")
 
         view_menu = bar.addMenu("&View")
         self._action(view_menu, "&Categories", self.category_view.setFocus, "Ctrl+1")
@@ -403,6 +435,11 @@ class MainWindow(QMainWindow):
         when_done(future, self, lambda _r: self._refresh_detail())
 
     def focus_filter(self) -> None:
+        """Ctrl+F: find in the document on a document tab, else filter the library."""
+        view = self.tabs.currentWidget()
+        if self.tabs.currentIndex() > 0 and hasattr(view, "show_find"):
+            view.show_find()
+            return
         self.tabs.setCurrentIndex(0)
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
@@ -428,7 +465,7 @@ class MainWindow(QMainWindow):
         return super().eventFilter(obj, event)
 
     # Documents -----------------------------------------------------------------------
-    def open_resource(self, resource_id: str) -> DocumentView | None:
+    def open_resource(self, resource_id: str, page: int | None = None) -> DocumentView | None:
         detail = self.ctx.content.reader.detail(resource_id)
         if detail is None:
             return None
@@ -451,20 +488,26 @@ class MainWindow(QMainWindow):
                 ),
             )
             return None
-        return self.open_path(path, detail.title, resource_id)
+        return self.open_path(path, detail.title, resource_id, page)
 
-    def open_path(self, path: Path, title: str, document_key: str) -> DocumentView:
+    def open_path(
+        self, path: Path, title: str, document_key: str, page: int | None = None
+    ) -> DocumentView:
+        from aspire_desktop.ui.viewer import DocumentView
+
         for i in range(1, self.tabs.count()):
             view = self.tabs.widget(i)
             if isinstance(view, DocumentView) and view.document_key == document_key:
                 self.tabs.setCurrentIndex(i)
+                if page is not None:
+                    view.go_to(page)
                 return view
-        view = DocumentView(self.ctx, path, title, document_key)
+        view = DocumentView(self.ctx, path, title, document_key, start_page=page)
         short = title if len(title) <= 32 else title[:30] + "…"
         index = self.tabs.addTab(view, short)
         self.tabs.setTabToolTip(index, title)
         self.tabs.setCurrentIndex(index)
-        view.scroll.setFocus()
+        view.setFocus()
         return view
 
     def open_file_dialog(self) -> None:
@@ -481,9 +524,9 @@ class MainWindow(QMainWindow):
             return
         view = self.tabs.widget(index)
         self.tabs.removeTab(index)
-        if isinstance(view, DocumentView):
+        if hasattr(view, "close_document"):
             view.close_document()
-            view.deleteLater()
+        view.deleteLater()
 
     def close_current_tab(self) -> None:
         self.close_tab(self.tabs.currentIndex())
@@ -511,20 +554,18 @@ class MainWindow(QMainWindow):
         AboutDialog(self.ctx, self).open()
 
     # State -----------------------------------------------------------------------------
-    def _restore_state(self) -> None:
+    def _restore_geometry(self) -> None:
         geometry = self._state.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
-        splitter = self._state.value("window/splitter")
-        if isinstance(splitter, QByteArray):
-            self.splitter.restoreState(splitter)
 
     def save_state(self) -> None:
         self._state.setValue("window/geometry", self.saveGeometry())
-        self._state.setValue("window/splitter", self.splitter.saveState())
-        self._state.setValue("library/category", self.resources.category_id or "")
+        if self.built:
+            self._state.setValue("window/splitter", self.splitter.saveState())
+            self._state.setValue("library/category", self.resources.category_id or "")
         self._state.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -18,7 +18,13 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont
 
 from aspire_desktop.core.catalogue.kinds import kind_label
-from aspire_desktop.core.catalogue.reader import CatalogueReader, CategoryRow, ResourceBrief
+from aspire_desktop.core.catalogue.reader import (
+    CatalogueReader,
+    CategoryRow,
+    ResourceBrief,
+    matches,
+    words_of,
+)
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 ALL_RESOURCES = ""  # the id of the "All resources" node
@@ -131,18 +137,26 @@ class ResourceListModel(QAbstractTableModel):
         self._reader = reader
         self._ids: list[str] = []
         self._rows: dict[str, ResourceBrief] = {}
+        self._index: list[tuple[str, str]] | None = None
         self.category_id: str | None = None
         self.filter_text = ""
 
     def set_reader(self, reader: CatalogueReader) -> None:
         self._reader = reader
+        self._rows.clear()
+        self._index = None
         self.set_query(self.category_id, self.filter_text)
 
     def set_query(self, category_id: str | None, text: str) -> None:
+        """Show a category's resources that match ``text`` (every word, anywhere)."""
+        if self._index is None or category_id != self.category_id:
+            # One query per category switch; typing then filters in memory.
+            self._index = self._reader.filter_index(category_id or None)
         self.beginResetModel()
         self.category_id = category_id
         self.filter_text = text
-        self._ids = self._reader.resource_ids(category_id or None, text)
+        words = words_of(text)
+        self._ids = [rid for rid, t in self._index if not words or matches(t, words)]
         if len(self._rows) > self._CACHE_LIMIT:
             self._rows.clear()
         self.endResetModel()

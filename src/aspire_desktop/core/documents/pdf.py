@@ -1,15 +1,37 @@
-"""PyMuPDF access. Every function here must run on the document worker thread."""
+"""PyMuPDF access. Everything here runs inside the document host process.
+
+PyMuPDF is not thread-safe, and hostile PDFs can make MuPDF hang or crash; so one child
+process does all PyMuPDF work (see :mod:`host`), and the app talks to it through
+:class:`~aspire_desktop.core.documents.worker.DocumentWorker`. A hang is ended by a time
+limit and a crash costs only that process.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aspire_desktop.core.errors import DocumentDamagedError
+from aspire_desktop.core.errors import DocumentDamagedError, UserError
 
 #: Never render more pixels than this for one page (guards absurd page sizes and zooms).
 MAX_PIXELS = 40_000_000
+#: Outline entries kept at the most (a hostile outline can claim millions).
+MAX_OUTLINE = 50_000
+#: Link targets allowed to open outside the app.
+EXTERNAL_SCHEMES = ("http", "https", "mailto")
+
+
+class PasswordRequired(UserError):
+    """The document is encrypted; ``wrong`` is True when a password was tried and failed."""
+
+    def __init__(self, wrong: bool) -> None:
+        super().__init__(
+            "That password is not right." if wrong else "This document is protected by a password.",
+            "Type the document's password; ask whoever sent it if you do not know it.",
+        )
+        self.wrong = wrong
 
 
 @dataclass(frozen=True)
@@ -17,71 +39,249 @@ class DocumentInfo:
     doc_id: int
     page_count: int
     title: str
+    #: Page sizes in points, unrotated (width, height) and each page's own rotation.
     page_sizes: tuple[tuple[float, float], ...]
+    repaired: bool = False
 
 
 @dataclass(frozen=True)
-class RenderedPage:
+class OutlineEntry:
+    level: int
+    title: str
+    page: int  # 0-based; -1 when the entry points nowhere in this document
+
+
+@dataclass(frozen=True)
+class PageLink:
+    rect: tuple[float, float, float, float]  # in unrotated page points
+    page: int = -1  # internal target (0-based) or -1
+    uri: str = ""  # external target, "" for internal links
+
+
+@dataclass(frozen=True)
+class RenderResult:
     doc_id: int
     page: int
     zoom: float
+    rotation: int
     width: int
     height: int
     stride: int
-    samples: bytes
+    #: Where the pixels are: the shared memory block named in the request.
+    nbytes: int
+
+
+@dataclass(frozen=True)
+class Word:
+    rect: tuple[float, float, float, float]
+    text: str
+    block: int
+    line: int
+
+
+@dataclass
+class SearchHits:
+    query: str
+    first: int
+    last: int
+    hits: dict[int, list[tuple[float, float, float, float]]] = field(default_factory=dict)
+
+
+def password_variants(password: str) -> list[str]:
+    """The password as typed and its Unicode normal forms (AES-256 files use SASLprep,
+    which normalises with NFKC; some writers used NFC or NFD)."""
+    forms = [password] + [unicodedata.normalize(f, password) for f in ("NFKC", "NFC", "NFD")]
+    return list(dict.fromkeys(forms))
+
+
+def _damaged(path: Path, exc: BaseException) -> DocumentDamagedError:
+    return DocumentDamagedError(
+        f"{path.name} cannot be opened as a PDF ({exc}).",
+        "The file may be damaged or not a PDF. A damaged hub document is replaced at the "
+        "next sync.",
+    )
 
 
 class PdfService:
-    """Open documents, keyed by an id the caller chooses. Not thread-safe by design:
-    the :class:`DocumentWorker` calls it from its one thread only."""
+    """Open documents, keyed by an id the caller chooses."""
 
     def __init__(self) -> None:
         self._docs: dict[int, Any] = {}
+        self._paths: dict[int, Path] = {}
+        self._pending: dict[int, Any] = {}  # encrypted, waiting for a password
 
-    def open(self, doc_id: int, path: Path) -> DocumentInfo:
+    # Opening -------------------------------------------------------------------------
+    def open(self, doc_id: int, path: Path, password: str | None = None) -> DocumentInfo:
         import pymupdf
 
+        path = Path(path)
+        doc = self._pending.pop(doc_id, None)
+        if doc is None:
+            try:
+                if path.stat().st_size == 0:
+                    raise DocumentDamagedError(f"{path.name} is empty (0 bytes).", "")
+                pymupdf.TOOLS.reset_mupdf_warnings()
+                doc = pymupdf.open(path, filetype="pdf")
+            except DocumentDamagedError:
+                raise
+            except FileNotFoundError as exc:
+                raise DocumentDamagedError(
+                    f"{path.name} is not there any more.", "It may have been moved or deleted."
+                ) from exc
+            except OSError as exc:
+                raise DocumentDamagedError(
+                    f"{path.name} cannot be read ({exc.strerror}).", "Check that it exists."
+                ) from exc
+            except Exception as exc:  # MuPDF raises several kinds for hostile files
+                raise _damaged(path, exc) from exc
+        if doc.needs_pass:
+            if password is None:
+                self._pending[doc_id] = doc
+                raise PasswordRequired(wrong=False)
+            if not any(doc.authenticate(p) for p in password_variants(password)):
+                self._pending[doc_id] = doc
+                raise PasswordRequired(wrong=True)
         try:
-            doc = pymupdf.open(path, filetype="pdf")
-        except (pymupdf.FileDataError, pymupdf.EmptyFileError, RuntimeError, ValueError) as exc:
-            raise DocumentDamagedError(
-                f"{path.name} cannot be opened as a PDF ({exc}).",
-                "The file may be damaged or not a PDF; the next sync replaces damaged files.",
-            ) from exc
-        except OSError as exc:
-            raise DocumentDamagedError(
-                f"{path.name} cannot be read ({exc.strerror}).", "Check that the file exists."
-            ) from exc
-        if doc.page_count < 1:
+            count = doc.page_count
+            if count < 1:
+                raise DocumentDamagedError(
+                    f"{path.name} has no pages.", "There is nothing in it to show."
+                )
+            sizes = tuple(self._page_size(doc, n) for n in range(count))
+        except UserError:
             doc.close()
-            raise DocumentDamagedError(f"{path.name} has no pages.", "")
-        sizes = tuple((p.rect.width, p.rect.height) for p in doc)
+            raise
+        except Exception as exc:
+            doc.close()
+            raise _damaged(path, exc) from exc
         self._docs[doc_id] = doc
-        title = (doc.metadata or {}).get("title") or path.stem
-        return DocumentInfo(doc_id, doc.page_count, title, sizes)
+        self._paths[doc_id] = path
+        title = ((doc.metadata or {}).get("title") or "").strip() or path.stem
+        repaired = bool(getattr(doc, "is_repaired", False))
+        return DocumentInfo(doc_id, count, title, sizes, repaired)
 
-    def render(self, doc_id: int, page: int, zoom: float) -> RenderedPage:
-        """Render a page at ``zoom`` (1.0 = 72 dpi) as RGB samples."""
+    @staticmethod
+    def _page_size(doc: Any, n: int) -> tuple[float, float]:
+        try:
+            rect = doc.load_page(n).rect  # includes the page's own /Rotate
+        except Exception:
+            return (595.0, 842.0)  # a page that cannot be loaded still takes room
+        w, h = abs(float(rect.width)), abs(float(rect.height))
+        if not (w > 0 and h > 0) or w > 1e6 or h > 1e6:
+            return (595.0, 842.0)
+        return (w, h)
+
+    def close(self, doc_id: int) -> None:
+        for table in (self._docs, self._pending):
+            doc = table.pop(doc_id, None)
+            if doc is not None:
+                doc.close()
+        self._paths.pop(doc_id, None)
+
+    def close_all(self) -> None:
+        for doc_id in list(self._docs) + list(self._pending):
+            self.close(doc_id)
+
+    def _doc(self, doc_id: int) -> Any:
+        try:
+            return self._docs[doc_id]
+        except KeyError:
+            raise DocumentDamagedError("This document is not open.", "Open it again.") from None
+
+    # Pages ---------------------------------------------------------------------------
+    def render(
+        self, doc_id: int, page: int, zoom: float, rotation: int, target: memoryview
+    ) -> RenderResult:
+        """Render a page at ``zoom`` (1.0 = 72 dpi) and extra ``rotation`` into ``target``."""
         import pymupdf
 
-        doc = self._docs[doc_id]
+        doc = self._doc(doc_id)
         try:
-            p = doc[page]
+            p = doc.load_page(page)
             w, h = p.rect.width * zoom, p.rect.height * zoom
             if w * h > MAX_PIXELS:
                 zoom *= (MAX_PIXELS / (w * h)) ** 0.5
-            pix = p.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
-        except (RuntimeError, ValueError, IndexError) as exc:
+            matrix = pymupdf.Matrix(zoom, zoom).prerotate(rotation)
+            pix = p.get_pixmap(matrix=matrix, alpha=False, annots=True)
+        except Exception as exc:
             raise DocumentDamagedError(
-                f"Page {page + 1} cannot be shown ({exc}).", "Try another page."
+                f"Page {page + 1} cannot be shown ({exc}).", "The other pages may still work."
             ) from exc
-        return RenderedPage(doc_id, page, zoom, pix.width, pix.height, pix.stride, pix.samples)
+        n = pix.stride * pix.height
+        if n > len(target):
+            raise ValueError(f"render buffer too small: {n} > {len(target)}")
+        target[:n] = pix.samples_mv
+        return RenderResult(doc_id, page, zoom, rotation, pix.width, pix.height, pix.stride, n)
 
-    def close(self, doc_id: int) -> None:
-        doc = self._docs.pop(doc_id, None)
-        if doc is not None:
-            doc.close()
+    def outline(self, doc_id: int) -> list[OutlineEntry]:
+        """The outline, flattened with levels. MuPDF stops at a loop (the outline then
+        comes back empty or cut short); absurdly long outlines are cut off."""
+        doc = self._doc(doc_id)
+        try:
+            toc = doc.get_toc(simple=True)
+        except Exception:
+            return []
+        entries = []
+        for level, title, page in toc[:MAX_OUTLINE]:
+            text = str(title or "").strip() or "(untitled)"
+            entries.append(OutlineEntry(max(1, int(level)), text[:500], int(page) - 1))
+        return entries
 
-    def close_all(self) -> None:
-        for doc_id in list(self._docs):
-            self.close(doc_id)
+    def links(self, doc_id: int, page: int) -> list[PageLink]:
+        """Links on a page; rectangles in displayed page space (like ``page.rect``)."""
+        doc = self._doc(doc_id)
+        result: list[PageLink] = []
+        try:
+            p = doc.load_page(page)
+            for link in p.get_links():
+                r = link.get("from")  # already in displayed page space
+                rect = (float(r.x0), float(r.y0), float(r.x1), float(r.y1))
+                if link.get("kind") in (1, 4) and link.get("page", -1) >= 0:  # GOTO / NAMED
+                    result.append(PageLink(rect, page=int(link["page"])))
+                elif link.get("uri"):
+                    result.append(PageLink(rect, uri=str(link["uri"])))
+        except Exception:
+            return result
+        return result
+
+    def words(self, doc_id: int, page: int) -> list[Word]:
+        doc = self._doc(doc_id)
+        try:
+            p = doc.load_page(page)
+            raw = p.get_text("words", sort=True)
+        except Exception:
+            return []
+        return [Word(_shown(p, w[:4]), w[4], w[5], w[6]) for w in raw]
+
+    def text(self, doc_id: int, page: int) -> str:
+        doc = self._doc(doc_id)
+        try:
+            return str(doc.load_page(page).get_text("text", sort=True))
+        except Exception as exc:
+            raise DocumentDamagedError(
+                f"The text of page {page + 1} cannot be read ({exc}).", ""
+            ) from exc
+
+    def search(self, doc_id: int, query: str, first: int, last: int) -> SearchHits:
+        """Find ``query`` (case-insensitive) on pages first..last (inclusive)."""
+        doc = self._doc(doc_id)
+        result = SearchHits(query, first, last)
+        for n in range(first, min(last, doc.page_count - 1) + 1):
+            try:
+                p = doc.load_page(n)
+                rects = p.search_for(query, quads=False)
+            except Exception:
+                continue
+            if rects:
+                result.hits[n] = [_shown(p, r) for r in rects]
+        return result
+
+
+def _shown(page: Any, rect: Any) -> tuple[float, float, float, float]:
+    """A rectangle from text space (unrotated) into displayed page space (``page.rect``'s)."""
+    import pymupdf
+
+    r = pymupdf.Rect(rect)
+    if page.rotation:
+        r = r * page.rotation_matrix
+    return (float(r.x0), float(r.y0), float(r.x1), float(r.y1))

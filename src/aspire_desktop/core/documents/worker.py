@@ -1,36 +1,289 @@
-"""The one thread that does PyMuPDF work (PyMuPDF is not thread-safe)."""
+"""The app's side of the document host: futures, priorities, time limits, restarts.
+
+One thread here sends requests to the host process one at a time. Requests carry a
+priority (opening first, then what is on screen, then prefetching) and, within a
+priority, the newest is served first: a page that scrolled away is never waited for.
+A request that takes longer than its time limit, or a host that dies, costs only that
+request: the host is restarted and documents are reopened on demand.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
+import logging
+import multiprocessing
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.shared_memory import SharedMemory
+from pathlib import Path
+from typing import Any
 
-from aspire_desktop.core.documents.pdf import PdfService
+from aspire_desktop.core.documents import host
+from aspire_desktop.core.documents.pdf import MAX_PIXELS, DocumentInfo, RenderResult
+from aspire_desktop.core.errors import DocumentDamagedError, UserError
 
-P = ParamSpec("P")
-T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Priorities: lower first.
+OPEN = 0
+VISIBLE = 1
+PREFETCH = 2
+CLEANUP = 3
+
+#: Time limits in seconds.
+OPEN_LIMIT = 30.0
+RENDER_LIMIT = 10.0
+OTHER_LIMIT = 30.0
+
+
+@dataclass(order=True)
+class _Call:
+    priority: int
+    order: int  # negative sequence number: newest first within a priority
+    method: str = field(compare=False)
+    args: tuple[Any, ...] = field(compare=False)
+    future: Future[Any] = field(compare=False)
+    doc_id: int | None = field(compare=False)
+    limit: float = field(compare=False)
+
+
+@dataclass
+class _OpenDoc:
+    path: Path
+    password: str | None = None
+    info: DocumentInfo | None = None
+
+
+class HostFailed(DocumentDamagedError):
+    """The document host stopped or hung while working on this request."""
 
 
 class DocumentWorker:
-    """A single-thread executor that owns the :class:`PdfService`."""
+    """Run PyMuPDF work in the document host process; results come back as futures."""
 
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pymupdf")
-        self.service = PdfService()
+    def __init__(self, target: Callable[[Connection], None] = host.serve) -> None:
+        self._target = target
+        self._ctx = multiprocessing.get_context("spawn")
+        self._queue: list[_Call] = []
+        self._seq = itertools.count()
+        self._lock = threading.Condition()
         self._closed = False
+        self._docs: dict[int, _OpenDoc] = {}
+        self._in_host: set[int] = set()
+        self._bad_pages: set[tuple[int, int]] = set()
+        self._proc: Any = None
+        self._conn: Connection | None = None
+        self._shm: SharedMemory | None = None
+        self.restarts = 0
+        self._thread = threading.Thread(target=self._run, name="document-host", daemon=True)
+        self._thread.start()
 
-    def submit(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        """Queue work; after :meth:`shutdown` the work is dropped (a cancelled future)."""
-        if self._closed:
-            dropped: Future[T] = Future()
-            dropped.cancel()
-            return dropped
-        return self._executor.submit(fn, *args, **kwargs)
+    # Public API (any thread) -------------------------------------------------------
+    def open(self, doc_id: int, path: Path, password: str | None = None) -> Future[DocumentInfo]:
+        with self._lock:
+            self._docs[doc_id] = _OpenDoc(Path(path), password)
+        return self._submit(OPEN, "open", (doc_id, Path(path), password), doc_id, OPEN_LIMIT)
+
+    def render(
+        self, doc_id: int, page: int, zoom: float, rotation: int = 0, *, prefetch: bool = False
+    ) -> Future[tuple[RenderResult, bytes]]:
+        """Render a page; the future gives the result and its pixels (RGB, ``stride`` a row)."""
+        return self._submit(
+            PREFETCH if prefetch else VISIBLE,
+            "render",
+            (doc_id, page, zoom, rotation),
+            doc_id,
+            RENDER_LIMIT,
+        )
+
+    def call(self, method: str, *args: Any, doc_id: int | None = None) -> Future[Any]:
+        """Any other :class:`PdfService` method (outline, links, words, text, search...)."""
+        return self._submit(VISIBLE, method, args, doc_id, OTHER_LIMIT)
+
+    def close(self, doc_id: int) -> None:
+        with self._lock:
+            self._docs.pop(doc_id, None)
+            for call in self._queue:
+                if call.doc_id == doc_id:
+                    call.future.cancel()
+        self._submit(CLEANUP, "close", (doc_id,), None, OTHER_LIMIT)
+
+    def warm_up(self) -> None:
+        """Start the host process now, so the first document opens without waiting."""
+        self._submit(VISIBLE, "start", (), None, OTHER_LIMIT)
 
     def shutdown(self) -> None:
-        if self._closed:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for call in self._queue:
+                call.future.cancel()
+            self._queue.clear()
+            self._lock.notify_all()
+        self._thread.join(timeout=30)
+        self._stop_host()
+        if self._shm is not None:
+            self._shm.close()
+            self._shm.unlink()
+            self._shm = None
+
+    # Internals ---------------------------------------------------------------------
+    def _submit(
+        self,
+        priority: int,
+        method: str,
+        args: tuple[Any, ...],
+        doc_id: int | None,
+        limit: float,
+    ) -> Future[Any]:
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._closed:
+                future.cancel()
+                return future
+            call = _Call(priority, -next(self._seq), method, args, future, doc_id, limit)
+            heapq.heappush(self._queue, call)
+            self._lock.notify()
+        return future
+
+    def _next(self) -> _Call | None:
+        with self._lock:
+            while True:
+                while not self._queue and not self._closed:
+                    self._lock.wait()
+                if self._closed:
+                    return None
+                call = heapq.heappop(self._queue)
+                if call.future.set_running_or_notify_cancel():
+                    return call
+
+    def _run(self) -> None:
+        while (call := self._next()) is not None:
+            try:
+                call.future.set_result(self._perform(call))
+            except BaseException as exc:
+                call.future.set_exception(exc)
+
+    def _start_host(self) -> Connection:
+        if self._conn is not None and self._proc is not None and self._proc.is_alive():
+            return self._conn
+        self._stop_host()
+        parent, child = self._ctx.Pipe()
+        self._proc = self._ctx.Process(
+            target=self._target, args=(child,), name="aspire-document-host", daemon=True
+        )
+        self._proc.start()
+        child.close()
+        self._conn = parent
+        self._in_host.clear()
+        return parent
+
+    def _stop_host(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._conn.send(None)
+            self._conn.close()
+            self._conn = None
+        if self._proc is not None:
+            self._proc.join(timeout=5)
+            if self._proc.is_alive():
+                self._proc.kill()
+                self._proc.join()
+            self._proc = None
+
+    def _kill_host(self) -> None:
+        if self._proc is not None and self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+        if self._conn is not None:
+            self._conn.close()
+        self._conn, self._proc = None, None
+        self.restarts += 1
+
+    def _buffer(self, nbytes: int) -> SharedMemory:
+        if self._shm is None or self._shm.size < nbytes:
+            if self._shm is not None:
+                self._shm.close()
+                self._shm.unlink()
+            self._shm = SharedMemory(create=True, size=max(nbytes, 8 << 20))
+        return self._shm
+
+    def _exchange(self, method: str, args: tuple[Any, ...], limit: float) -> Any:
+        conn = self._start_host()
+        try:
+            conn.send((method, args))
+            if not conn.poll(limit):
+                self._kill_host()
+                raise HostFailed(
+                    "This took too long, so it was stopped.",
+                    "The document may be damaged; other pages and documents still work.",
+                )
+            status, value = conn.recv()
+        except (EOFError, OSError, BrokenPipeError) as exc:
+            self._kill_host()
+            raise HostFailed(
+                "The PDF engine stopped while reading this document.",
+                "The document is probably damaged; other documents still work.",
+            ) from exc
+        if status == "error":
+            if isinstance(value, UserError):
+                raise value
+            raise DocumentDamagedError(f"The document could not be read ({value}).", "")
+        return value
+
+    def _ensure_open(self, doc_id: int) -> None:
+        """Reopen a document in a restarted host (its id stays the same)."""
+        if doc_id in self._in_host:
             return
-        self._executor.submit(self.service.close_all)
-        self._closed = True
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            doc = self._docs.get(doc_id)
+        if doc is None:
+            raise DocumentDamagedError("This document is not open.", "Open it again.")
+        doc.info = self._exchange("open", (doc_id, doc.path, doc.password), OPEN_LIMIT)
+        self._in_host.add(doc_id)
+
+    def _perform(self, call: _Call) -> Any:
+        if call.method == "open":
+            doc_id = call.args[0]
+            info = self._exchange("open", call.args, call.limit)
+            self._in_host.add(doc_id)
+            with self._lock:
+                if doc_id in self._docs:
+                    self._docs[doc_id].info = info
+            return info
+        if call.method == "start":
+            self._start_host()
+            return None
+        if call.method == "close":
+            self._in_host.discard(call.args[0])
+            return None if self._conn is None else self._exchange("close", call.args, call.limit)
+        if call.doc_id is not None:
+            self._ensure_open(call.doc_id)
+        if call.method == "render":
+            doc_id, page, zoom, rotation = call.args
+            if (doc_id, page) in self._bad_pages:
+                raise HostFailed(
+                    f"Page {page + 1} cannot be shown: it stopped the PDF engine before.",
+                    "The other pages still work.",
+                )
+            info = self._docs[doc_id].info
+            w, h = info.page_sizes[page] if info is not None else (600.0, 850.0)
+            pixels = min(w * h * zoom * zoom, MAX_PIXELS) + 4 * (w + h) * zoom + 64
+            shm = self._buffer(int(pixels * 3) + 4096)
+            try:
+                result: RenderResult = self._exchange(
+                    "render", (doc_id, page, zoom, rotation, shm.name), call.limit
+                )
+            except HostFailed:
+                self._bad_pages.add((doc_id, page))
+                raise
+            buffer = shm.buf
+            assert buffer is not None
+            return result, bytes(buffer[: result.nbytes])
+        return self._exchange(call.method, call.args, call.limit)

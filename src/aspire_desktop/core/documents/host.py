@@ -1,0 +1,64 @@
+"""The document host: a child process that does all PyMuPDF work.
+
+It answers one request at a time over a pipe: ``(method, args)`` in, ``("ok", result)``
+or ``("error", exception)`` out. Render results travel through a shared memory block the
+parent owns and names in the request, so page pixels are not pickled.
+"""
+
+from __future__ import annotations
+
+from multiprocessing.connection import Connection
+from multiprocessing.shared_memory import SharedMemory
+from typing import Any
+
+from aspire_desktop.core.errors import UserError
+
+
+def _attach(name: str) -> SharedMemory:
+    # The parent owns (and unlinks) the block. A spawned child shares the parent's
+    # resource tracker, so attaching here registers nothing new.
+    return SharedMemory(name=name)
+
+
+def serve(conn: Connection) -> None:
+    """The host's main loop (the target of the child process)."""
+    import pymupdf
+
+    from aspire_desktop.core.documents.pdf import PdfService
+
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    service = PdfService()
+    shm: SharedMemory | None = None
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            break
+        if request is None:
+            break
+        method, args = request
+        try:
+            result: Any
+            if method == "render":
+                doc_id, page, zoom, rotation, shm_name = args
+                if shm is None or shm.name != shm_name:
+                    if shm is not None:
+                        shm.close()
+                    shm = _attach(shm_name)
+                assert shm.buf is not None
+                result = service.render(doc_id, page, zoom, rotation, shm.buf)
+            else:
+                result = getattr(service, method)(*args)
+            reply: tuple[str, Any] = ("ok", result)
+        except UserError as exc:
+            reply = ("error", exc)
+        except Exception as exc:  # reported to the caller as a damaged document
+            reply = ("error", RuntimeError(f"{type(exc).__name__}: {exc}"))
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            break
+    service.close_all()
+    if shm is not None:
+        shm.close()
