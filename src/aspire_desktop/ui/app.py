@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import sys
 import time
+from typing import Any
 
 from aspire_desktop import APP_ID, APP_NAME
 from aspire_desktop.core.paths import Paths
@@ -55,6 +55,8 @@ def display_problem(env: os._Environ[str] | dict[str, str] = os.environ) -> str 
             "or use a command such as 'aspire-desktop catalogue list' or 'aspire-desktop doctor'."
         )
     if platform.startswith("xcb") or not env.get("WAYLAND_DISPLAY"):
+        import ctypes
+
         for lib in _XCB_LIBS:
             try:
                 ctypes.CDLL(lib)
@@ -74,6 +76,8 @@ def display_problem(env: os._Environ[str] | dict[str, str] = os.environ) -> str 
 
 def _can_connect_x(display: str) -> bool:
     """Try the X connection Qt would make (Qt aborts the process when it fails)."""
+    import ctypes
+
     try:
         xcb = ctypes.CDLL("libxcb.so.1")
     except OSError:
@@ -139,81 +143,106 @@ def _quit_on_signals(app: object) -> object:
     return (notifier, reader, writer)
 
 
+class _Startup:
+    """Finishes start-up after the window's first paint: logging, crash handler,
+    content, the library; then marks ``ready`` once the resource list is painted."""
+
+    def __init__(self, app: Any, window: Any, paths: Paths, trace: _Trace) -> None:
+        self.app, self.window, self.paths, self.trace = app, window, paths, trace
+        self.ctx: Any = None
+        self.exit_code: int | None = None
+        self._keep: object = None
+        self._list_painted = False
+
+    def first_paint(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.trace.mark("first-paint")
+        QTimer.singleShot(0, self.complete)
+
+    def complete(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        from aspire_desktop.cli import EXIT_NO_CONTENT
+        from aspire_desktop.core.errors import UserError
+        from aspire_desktop.core.paths import baseline_dir
+        from aspire_desktop.core.store.content import ContentStore
+        from aspire_desktop.ui.context import AppContext
+
+        self.app.setStyleSheet(STYLE)
+        store = ContentStore(self.paths.content_dir, baseline_dir())
+        try:
+            content = store.open_current()
+        except UserError as exc:
+            print(f"{APP_ID}: {exc}", file=sys.stderr)
+            QMessageBox.critical(self.window, APP_NAME, f"{exc.message}\n\n{exc.what_to_do}")
+            self.exit_code = EXIT_NO_CONTENT
+            self.app.exit(EXIT_NO_CONTENT)
+            return
+        self.ctx = AppContext(self.paths, store, content)
+        self.window.attach(self.ctx)
+        self.window.build()
+        self.window.resource_view.viewport().installEventFilter(self._watcher())
+
+    def _watcher(self) -> Any:
+        from PySide6.QtCore import QEvent, QObject, QTimer
+
+        startup = self
+
+        class ListPainted(QObject):
+            def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+                if event.type() == QEvent.Type.Paint and not startup._list_painted:
+                    startup._list_painted = True
+                    startup.trace.mark("ready")
+                    QTimer.singleShot(0, startup.settle)
+                return False
+
+        self._list_watcher = ListPainted()
+        return self._list_watcher
+
+    def settle(self) -> None:
+        """After ``ready``: logging, the crash dialog, clean quit on signals, and the
+        window's background work (user data, integrity check, network status)."""
+        from aspire_desktop.core.logs import setup_logging
+        from aspire_desktop.ui.crash import CrashHandler
+
+        setup_logging(self.paths, console=True)
+        CrashHandler(self.paths.log_file).install()
+        self.window.start_background()
+
+    def finish(self) -> None:
+        self.window.save_state()
+        if self.ctx is not None:
+            self.ctx.shutdown()
+        self.trace.mark("exit")
+        self.trace.close()
+
+
 def run_gui(paths: Paths) -> int:
-    from aspire_desktop.cli import EXIT_NO_CONTENT, EXIT_NO_DISPLAY
+    """Show the window as early as possible: only the frame is made before its first
+    paint (see :class:`_Startup` for the rest)."""
+    from aspire_desktop.cli import EXIT_NO_DISPLAY
 
     problem = display_problem()
     if problem:
         print(f"{APP_ID}: {problem}", file=sys.stderr)
         return EXIT_NO_DISPLAY
 
-    from PySide6.QtCore import QEvent, QObject, QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
-    from aspire_desktop.core.errors import UserError
-    from aspire_desktop.core.logs import setup_logging
-    from aspire_desktop.core.paths import baseline_dir
-    from aspire_desktop.core.store.content import ContentStore
-    from aspire_desktop.ui.context import AppContext
-    from aspire_desktop.ui.crash import CrashHandler
-
-    trace = _Trace()
-    setup_logging(paths, console=True)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName(APP_NAME)
-    app.setDesktopFileName(APP_ID)
-    app.setStyleSheet(STYLE)
-    CrashHandler(paths.log_file).install()
-
-    store = ContentStore(paths.content_dir, baseline_dir())
-    try:
-        content = store.open_current()
-    except UserError as exc:
-        QMessageBox.critical(None, APP_NAME, f"{exc.message}\n\n{exc.what_to_do}")
-        print(f"{APP_ID}: {exc}", file=sys.stderr)
-        return EXIT_NO_CONTENT
+    from PySide6.QtWidgets import QApplication
 
     from aspire_desktop.ui.mainwindow import MainWindow
 
-    ctx = AppContext(paths, store, content)
-    # The frame is shown first; the library is built right after its first paint.
-    window = MainWindow(ctx, build=False)
-
-    class _Painted(QObject):
-        """Marks the window's first paint, then the resource list's (``ready``)."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.window_done = False
-            self.list_done = False
-
-        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-            if event.type() != QEvent.Type.Paint:
-                return False
-            if obj is window and not self.window_done:
-                self.window_done = True
-                trace.mark("first-paint")
-                QTimer.singleShot(0, self.build)
-            elif window.built and obj is window.resource_view.viewport() and not self.list_done:
-                self.list_done = True
-                trace.mark("ready")
-                QTimer.singleShot(0, window.start_background)
-            return False
-
-        def build(self) -> None:
-            window.build()
-            window.resource_view.viewport().installEventFilter(self)
-
-    painted = _Painted()
-    window.installEventFilter(painted)
-    keep = _quit_on_signals(app)
+    trace = _Trace()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setDesktopFileName(APP_ID)
+    window = MainWindow(None, paths=paths, build=False)
+    startup = _Startup(app, window, paths, trace)
+    startup._keep = _quit_on_signals(app)
+    window.on_first_paint = startup.first_paint
     window.show()
     try:
-        return app.exec()
+        code = app.exec()
     finally:
-        window.save_state()
-        ctx.shutdown()
-        trace.mark("exit")
-        trace.close()
-        del keep
+        startup.finish()
+    return startup.exit_code if startup.exit_code is not None else code

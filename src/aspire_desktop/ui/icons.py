@@ -5,8 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
+from PySide6.QtGui import QIcon, QPixmap
 
 ICONS = Path(__file__).resolve().parent / "icons"
 
@@ -23,11 +22,13 @@ def app_icon() -> QIcon:
 
 def kind_pixmap(kind: str, size: int, ratio: float = 1.0) -> QPixmap:
     """The neutral picture for a kind, drawn crisp at the screen's pixel ratio."""
+    from PySide6.QtCore import QSize, Qt
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtSvg import QSvgRenderer  # only when a picture is shown
+
     px = round(size * ratio)
     image = QImage(QSize(px, px), QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(Qt.GlobalColor.transparent)
-    from PySide6.QtSvg import QSvgRenderer  # only when a picture is shown
-
     painter = QPainter(image)
     QSvgRenderer(str(icon_path(kind))).render(painter)
     painter.end()

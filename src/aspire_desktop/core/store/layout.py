@@ -10,7 +10,6 @@ A content version is a folder::
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -30,6 +29,8 @@ def file_name(sha256: str, media_type: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
