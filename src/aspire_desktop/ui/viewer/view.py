@@ -142,7 +142,7 @@ class DocumentView(QWidget):
         self.sidebar_button = _tool("Show sidebar", "☰", self.toggle_sidebar, "F9")
         self.sidebar_button.setCheckable(True)
         self.sidebar_button.setChecked(True)
-        self.first_button = _tool("First page", "⏮", lambda: self.go_to(0), "Home")
+        self.first_button = _tool("First page", "|◀", lambda: self.go_to(0), "Home")
         self.prev_button = _tool("Previous page", "◀", self.previous_page, "PgUp")
         self.page_edit = QLineEdit()
         self.page_edit.setObjectName("pageBox")
@@ -154,7 +154,7 @@ class DocumentView(QWidget):
         self.page_label = QLabel("of …")
         self.page_label.setObjectName("pageLabel")
         self.next_button = _tool("Next page", "▶", self.next_page, "PgDown")
-        self.last_button = _tool("Last page", "⏭", self.last_page, "End")
+        self.last_button = _tool("Last page", "▶|", self.last_page, "End")
         self.zoom_out_button = _tool("Zoom out", "−", lambda: self.zoom_by(1 / 1.25), "Ctrl+-")
         self.zoom_box = QComboBox()
         self.zoom_box.setObjectName("zoomBox")
@@ -173,8 +173,8 @@ class DocumentView(QWidget):
         self.continuous_button.setChecked(True)
         self.text_button = _tool("Text view of this page", "Aa", self.toggle_text_view, "Ctrl+T")
         self.text_button.setCheckable(True)
-        self.find_button = _tool("Find in document", "🔍", self.show_find, "Ctrl+F")
-        self.print_button = _tool("Print", "🖶", self.print_dialog, "Ctrl+P")
+        self.find_button = _tool("Find in document", "Find", self.show_find, "Ctrl+F")
+        self.print_button = _tool("Print", "Print", self.print_dialog, "Ctrl+P")
         for w in (
             self.sidebar_button,
             self.first_button,
@@ -298,7 +298,7 @@ class DocumentView(QWidget):
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.pages)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([170, 800])
+        self.splitter.setSizes([220, 800])
         self.stack.addWidget(self.splitter)
         self.stack.setCurrentWidget(self.splitter)
         self.page_label.setText(f"of {info.page_count}")
@@ -402,6 +402,9 @@ class DocumentView(QWidget):
 
     # Zoom, rotation, modes --------------------------------------------------------------
     def zoom_by(self, factor: float) -> None:
+        if self.info is not None and self.pages.currentWidget() is self.text_view:
+            self.text_font_size(2 if factor > 1 else -2)
+            return
         if self.canvas is not None:
             self.canvas.zoom_by(factor)
             self._sync_zoom_box()
