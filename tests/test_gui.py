@@ -296,3 +296,33 @@ def test_about_dialog_names_versions_and_licences(window, qtbot):
     text = dialog.findChild(QWidget, "aboutText").toPlainText()
     assert "Affero" in text and "PySide6" in text and "Content: version 1" in text
     dialog.close()
+
+
+def test_open_command_targets(window, qtbot, tmp_path):
+    from pdfs import make_pdf
+
+    pdf = make_pdf(tmp_path / "three.pdf", pages=3)
+    view = window.open_target(str(pdf), 2)
+    assert view is not None
+    qtbot.waitUntil(lambda: view.canvas is not None and view.page == 2)
+    guide = window.open_target(GUIDE)
+    assert guide is not None and guide.document_key == GUIDE
+    assert window.open_target("no-such-thing") is None
+    boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)]
+    assert any("no file or resource" in b.text() for b in boxes)
+    for b in boxes:
+        b.close()
+
+
+def test_open_command_rejects_a_bad_page(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "aspire_desktop", "open", "x.pdf", "--page", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--page must be 1 or more" in done.stderr

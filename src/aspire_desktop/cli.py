@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst = cat_sub.add_parser("list", help="list categories and their resources")
     lst.add_argument("--category", metavar="ID", help="only this category")
     lst.add_argument("--json", action="store_true", help="print JSON")
+    opener = sub.add_parser("open", help="open a document (a PDF file or a resource id)")
+    opener.add_argument("target", metavar="PATH_OR_RESOURCE_ID")
+    opener.add_argument("--page", type=int, metavar="N", help="go to page N (1 is the first)")
     doc = sub.add_parser("doctor", help="check paths, content and databases")
     doc.add_argument("--json", action="store_true", help="print JSON")
     return parser
@@ -58,10 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     from aspire_desktop.core import paths
 
     resolved = paths.resolve(args.data_dir)
-    if args.command is None:
-        from aspire_desktop.ui.app import run_gui
+    if args.command in (None, "open"):
+        from aspire_desktop.ui.app import OpenRequest, run_gui
 
-        return run_gui(resolved)
+        request = None
+        if args.command == "open":
+            if args.page is not None and args.page < 1:
+                print(f"{APP_ID}: --page must be 1 or more.", file=sys.stderr)
+                return EXIT_USAGE
+            page = None if args.page is None else args.page - 1
+            request = OpenRequest(args.target, page)
+        return run_gui(resolved, request)
     from aspire_desktop.core.errors import UserError
     from aspire_desktop.core.logs import setup_logging
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from aspire_desktop import APP_ID, APP_NAME
 from aspire_desktop.core.paths import Paths
@@ -143,12 +143,22 @@ def _quit_on_signals(app: object) -> object:
     return (notifier, reader, writer)
 
 
+class OpenRequest(NamedTuple):
+    """A document to open once the window is up: a PDF path or a resource id."""
+
+    target: str
+    page: int | None = None  # 0-based
+
+
 class _Startup:
     """Finishes start-up after the window's first paint: logging, crash handler,
     content, the library; then marks ``ready`` once the resource list is painted."""
 
-    def __init__(self, app: Any, window: Any, paths: Paths, trace: _Trace) -> None:
+    def __init__(
+        self, app: Any, window: Any, paths: Paths, trace: _Trace, request: OpenRequest | None
+    ) -> None:
         self.app, self.window, self.paths, self.trace = app, window, paths, trace
+        self.request = request
         self.ctx: Any = None
         self.exit_code: int | None = None
         self._keep: object = None
@@ -209,6 +219,10 @@ class _Startup:
         setup_logging(self.paths, console=True)
         CrashHandler(self.paths.log_file).install()
         self.window.start_background()
+        if self.request is not None:
+            self.window.open_target(self.request.target, self.request.page)
+        else:
+            self.window.ctx.documents.warm_up()  # the first document then opens at once
 
     def finish(self) -> None:
         self.window.save_state()
@@ -218,7 +232,7 @@ class _Startup:
         self.trace.close()
 
 
-def run_gui(paths: Paths) -> int:
+def run_gui(paths: Paths, request: OpenRequest | None = None) -> int:
     """Show the window as early as possible: only the frame is made before its first
     paint (see :class:`_Startup` for the rest)."""
     from aspire_desktop.cli import EXIT_NO_DISPLAY
@@ -237,7 +251,7 @@ def run_gui(paths: Paths) -> int:
     app.setApplicationName(APP_NAME)
     app.setDesktopFileName(APP_ID)
     window = MainWindow(None, paths=paths, build=False)
-    startup = _Startup(app, window, paths, trace)
+    startup = _Startup(app, window, paths, trace, request)
     startup._keep = _quit_on_signals(app)
     window.on_first_paint = startup.first_paint
     window.show()

@@ -341,6 +341,25 @@ class MainWindow(QMainWindow):
         view.setFocus()
         return view
 
+    def open_target(self, target: str, page: int | None = None) -> DocumentView | None:
+        """Open a PDF file by path, or a resource by its id (the ``open`` command)."""
+        from aspire_desktop.core.errors import UserError
+        from aspire_desktop.ui.messages import show_error
+
+        path = Path(target).expanduser()
+        if path.is_file():
+            return self.open_path(path, path.stem, f"file:{path.resolve()}", page)
+        if self.ctx.content.reader.detail(target) is not None:
+            return self.open_resource(target, page)
+        show_error(
+            self,
+            UserError(
+                f"There is no file or resource called “{target}”.",
+                "Check the path, or use a resource id from 'aspire-desktop catalogue list'.",
+            ),
+        )
+        return None
+
     def open_file_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
