@@ -43,13 +43,26 @@ class DownloadRequest(Base):
 
 
 class Bookmark(Base):
-    """A bookmarked resource or page."""
+    """A bookmarked resource, page or passage, with an optional note and label.
+
+    It keeps what it pointed at as it was (document checksum and title, the quoted text
+    with some words either side), so it can find its place again in a changed document.
+    """
 
     __tablename__ = "bookmarks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String, unique=True)
     resource_id: Mapped[str] = mapped_column(String, index=True)
+    kind: Mapped[str] = mapped_column(String, default="page")  # resource | page | passage
     page: Mapped[int | None] = mapped_column(Integer, default=None)
+    page_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    document_sha256: Mapped[str | None] = mapped_column(String, default=None)
+    document_title: Mapped[str] = mapped_column(Text, default="")
+    quote_exact: Mapped[str] = mapped_column(Text, default="")
+    quote_prefix: Mapped[str] = mapped_column(Text, default="")
+    quote_suffix: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
     label: Mapped[str] = mapped_column(String, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

@@ -12,6 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from aspire_desktop.core.errors import DatabaseDamagedError, UserError
+from aspire_desktop.core.userdata.bookmarks import (
+    KINDS,
+    BookmarkData,
+    ImportResult,
+    Quote,
+    RecentDocument,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +61,54 @@ def move_aside(path: Path) -> Path:
     return target
 
 
-def migrate(path: Path) -> None:
-    """Bring the database at ``path`` to the newest schema (creating it if needed)."""
+def schema_revision(path: Path) -> str | None:
+    """The alembic revision a user database is at (None: new, or made before alembic)."""
+    if not path.exists():
+        return None
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()
+    return None if row is None else str(row[0])
+
+
+def backup(path: Path, label: str) -> Path:
+    """A consistent copy of the database beside it (SQLite's online backup)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.stem}.backup-{label}-{stamp}{path.suffix}")
+    source = sqlite3.connect(path)
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return target
+
+
+def migrate(path: Path) -> Path | None:
+    """Bring the database at ``path`` to the newest schema (creating it if needed).
+
+    An existing database is backed up before any migration runs; the backup's path is
+    returned (None when nothing needed migrating)."""
     from alembic import command
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", f"sqlite:///{path}")
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    kept = None
+    current = schema_revision(path)
+    if path.exists() and path.stat().st_size > 0 and current != head:
+        kept = backup(path, f"r{current or 'none'}")
+        log.info("user database at revision %s backed up to %s before migrating", current, kept)
     command.upgrade(cfg, "head")
+    return kept
 
 
 class UserData:
@@ -175,3 +221,133 @@ class UserData:
         with self._session() as s:
             row = s.get(ReadingPosition, document_key)
             return None if row is None else (row.page, row.zoom)
+
+    def recent(self, limit: int = 20) -> list[RecentDocument]:
+        """Documents opened lately, newest first, with how far the user read."""
+        from sqlalchemy import select
+
+        from aspire_desktop.core.userdata.models import ReadingPosition
+
+        with self._session() as s:
+            rows = s.scalars(
+                select(ReadingPosition).order_by(ReadingPosition.updated_at.desc()).limit(limit)
+            )
+            return [
+                RecentDocument(r.document_key, r.page, r.page_count, r.updated_at) for r in rows
+            ]
+
+    # Bookmarks ---------------------------------------------------------------------
+    def bookmarks(self) -> list[BookmarkData]:
+        """Every bookmark, newest first."""
+        from sqlalchemy import select
+
+        from aspire_desktop.core.userdata.models import Bookmark
+
+        with self._session() as s:
+            rows = s.scalars(
+                select(Bookmark).order_by(Bookmark.created_at.desc(), Bookmark.id.desc())
+            )
+            return [_to_data(r) for r in rows]
+
+    def add_bookmark(self, data: BookmarkData) -> BookmarkData:
+        """Save a bookmark (or put a deleted one back: it keeps its uid and times)."""
+
+        if data.kind not in KINDS:
+            raise ValueError(f"unknown bookmark kind {data.kind!r}")
+        with self._session() as s:
+            row = _to_row(data, _now())
+            s.add(row)
+            s.flush()
+            return _to_data(row)
+
+    def update_bookmark(self, bookmark_id: int, note: str, label: str) -> BookmarkData:
+        from aspire_desktop.core.userdata.models import Bookmark
+
+        with self._session() as s:
+            row = s.get(Bookmark, bookmark_id)
+            if row is None:
+                raise KeyError(bookmark_id)
+            row.note, row.label, row.updated_at = note, label.strip(), _now()
+            s.flush()
+            return _to_data(row)
+
+    def delete_bookmark(self, bookmark_id: int) -> BookmarkData | None:
+        """Delete a bookmark; returns it as it was, so it can be put back (undo)."""
+        from aspire_desktop.core.userdata.models import Bookmark
+
+        with self._session() as s:
+            row = s.get(Bookmark, bookmark_id)
+            if row is None:
+                return None
+            data = _to_data(row)
+            s.delete(row)
+            return data
+
+    def merge_bookmarks(self, incoming: list[BookmarkData]) -> ImportResult:
+        """Add bookmarks not already here (by uid, or the same place and words), all in
+        one transaction."""
+        from sqlalchemy import select
+
+        from aspire_desktop.core.userdata.models import Bookmark
+
+        added = skipped = 0
+        with self._session() as s:
+            existing = [_to_data(r) for r in s.scalars(select(Bookmark))]
+            uids = {b.uid for b in existing}
+            for b in incoming:
+                if b.uid in uids or any(b.same_place(e) for e in existing):
+                    skipped += 1
+                    continue
+                s.add(_to_row(b, _now()))
+                uids.add(b.uid)
+                existing.append(b)
+                added += 1
+        return ImportResult(added, skipped)
+
+    def labels(self) -> list[str]:
+        from sqlalchemy import select
+
+        from aspire_desktop.core.userdata.models import Bookmark
+
+        with self._session() as s:
+            found = s.scalars(select(Bookmark.label).where(Bookmark.label != "").distinct())
+            return sorted(found, key=str.casefold)
+
+
+def _to_data(row: Any) -> BookmarkData:
+    return BookmarkData(
+        id=row.id,
+        uid=row.uid,
+        resource_id=row.resource_id,
+        kind=row.kind,
+        page=row.page,
+        page_count=row.page_count,
+        document_sha256=row.document_sha256,
+        document_title=row.document_title,
+        quote=Quote(row.quote_exact, row.quote_prefix, row.quote_suffix),
+        note=row.note,
+        label=row.label,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _to_row(data: BookmarkData, now: datetime) -> Any:
+    from aspire_desktop.core.userdata.models import Bookmark
+
+    return Bookmark(
+        uid=data.uid,
+        resource_id=data.resource_id,
+        kind=data.kind,
+        page=data.page,
+        page_count=data.page_count,
+        document_sha256=data.document_sha256,
+        document_title=data.document_title,
+        quote_exact=data.quote.exact,
+        quote_prefix=data.quote.prefix,
+        quote_suffix=data.quote.suffix,
+        note=data.note,
+        label=data.label.strip(),
+        created_at=data.created_at or now,
+        updated_at=data.updated_at or now,
+    )
