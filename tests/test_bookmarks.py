@@ -285,3 +285,53 @@ def test_kill_during_a_write_loop_loses_nothing_saved(tmp_path: Path):
         assert len(store.bookmarks()) >= saved
     finally:
         store.close()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aspire_desktop", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_export_and_import(baseline, isolated_home, tmp_path: Path):
+    from aspire_desktop.core import paths
+
+    store, _ = UserData.open(paths.resolve().userdata_db)
+    store.add_bookmark(
+        BookmarkData("aspire-desktop-user-guide", kind="page", page=1, note="keyboard keys")
+    )
+    store.close()
+    out = tmp_path / "marks.json"
+    done = _cli("bookmarks", "export", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "Wrote 1 bookmarks" in done.stdout
+    text = tmp_path / "marks.txt"
+    done = _cli("bookmarks", "export", "--text", str(text))
+    assert done.returncode == 0, done.stderr
+    assert text.read_text(encoding="utf-8").startswith("ASPire Desktop user guide\nPage 2")
+    other = tmp_path / "other"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aspire_desktop",
+            "--data-dir",
+            str(other),
+            "bookmarks",
+            "import",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Imported 1 bookmarks (0 already here)" in done.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    done = _cli("bookmarks", "import", str(bad))
+    assert done.returncode == 1
+    assert "not a bookmarks file" in done.stderr and "Traceback" not in done.stderr

@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     opener = sub.add_parser("open", help="open a document (a PDF file or a resource id)")
     opener.add_argument("target", metavar="PATH_OR_RESOURCE_ID")
     opener.add_argument("--page", type=int, metavar="N", help="go to page N (1 is the first)")
+    marks = sub.add_parser("bookmarks", help="export or import bookmarks and notes")
+    marks_sub = marks.add_subparsers(dest="bookmarks_command", metavar="ACTION", required=True)
+    export = marks_sub.add_parser("export", help="write every bookmark to FILE")
+    export.add_argument("file", metavar="FILE")
+    export.add_argument("--text", action="store_true", help="plain text instead of JSON")
+    importer = marks_sub.add_parser("import", help="add the bookmarks in FILE (merging)")
+    importer.add_argument("file", metavar="FILE")
     doc = sub.add_parser("doctor", help="check paths, content and databases")
     doc.add_argument("--json", action="store_true", help="print JSON")
     return parser
@@ -79,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "catalogue":
             return _catalogue_list(resolved, args.category, args.json)
+        if args.command == "bookmarks":
+            return _bookmarks(resolved, args)
         return _doctor(resolved, args.json)
     except UserError as exc:
         print(f"{APP_ID}: {exc.message}", file=sys.stderr)
@@ -151,6 +160,42 @@ def _catalogue_list(resolved: Any, category: str | None, as_json: bool) -> int:
                 print(f"  {r['id']}: {r['title']}  ({kind_label(r['kind'])}; {state})")
     if opened.notice is not None:
         print(f"{APP_ID}: {opened.notice}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _bookmarks(resolved: Any, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from aspire_desktop.core.paths import baseline_dir
+    from aspire_desktop.core.store.content import ContentStore
+    from aspire_desktop.core.userdata import exchange
+    from aspire_desktop.core.userdata.store import UserData
+
+    userdata, notice = UserData.open(resolved.userdata_db)
+    try:
+        if notice is not None:
+            print(f"{APP_ID}: {notice}", file=sys.stderr)
+        path = Path(args.file)
+        if args.bookmarks_command == "import":
+            result = exchange.import_json(userdata, path)
+            print(f"Imported {result.added} bookmarks ({result.skipped} already here).")
+        elif args.text:
+            reader = ContentStore(resolved.content_dir, baseline_dir()).open_current().reader
+            try:
+
+                def title_of(resource_id: str) -> str | None:
+                    detail = reader.detail(resource_id)
+                    return None if detail is None else detail.title
+
+                count = exchange.export_text(userdata, path, title_of)
+            finally:
+                reader.close()
+            print(f"Wrote {count} bookmarks to {path}.")
+        else:
+            count = exchange.export_json(userdata, path)
+            print(f"Wrote {count} bookmarks to {path}.")
+    finally:
+        userdata.close()
     return EXIT_OK
 
 

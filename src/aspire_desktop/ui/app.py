@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from aspire_desktop import APP_ID, APP_NAME
@@ -34,6 +35,8 @@ QLabel#pictureCaption, QLabel#countLabel { color: #5b6b7a; }
 QLabel#factLabel { color: #5b6b7a; }
 QFrame#documentBox { background: #eef3f7; border: 1px solid #d5dde4; border-radius: 6px; }
 QFrame#noticeBar { background: #fff4d6; border: 1px solid #e3c26b; border-radius: 6px; }
+QLabel#viewerNote { background: #fff4d6; padding: 6px 10px; }
+QLabel#viewerMessage { font-size: 15px; color: #1f2933; }
 QPushButton { padding: 5px 12px; }
 QPushButton:focus, QToolButton:focus { border: 2px solid #2f5f8f; border-radius: 4px; }
 QScrollArea#pageScroll { background: #5f6b76; }
@@ -218,18 +221,43 @@ class _Startup:
 
         setup_logging(self.paths, console=True)
         CrashHandler(self.paths.log_file).install()
+        from aspire_desktop.ui.instance import InstanceServer, server_name
+
+        self.instance = InstanceServer(server_name(self.paths), self.window)
+        self.instance.request.connect(self.handle)
+        self.trace.mark("listening")
         self.window.start_background()
         if self.request is not None:
             self.window.open_target(self.request.target, self.request.page)
         else:
             self.window.ctx.documents.warm_up()  # the first document then opens at once
 
+    def handle(self, message: dict[str, Any]) -> None:
+        """A later start asked for something: bring the window forward and do it."""
+        self.trace.mark("handoff")
+        window = self.window
+        if window.isMinimized():
+            window.showNormal()
+        window.raise_()
+        window.activateWindow()
+        if message.get("command") == "open" and isinstance(message.get("target"), str):
+            page = message.get("page")
+            window.open_target(message["target"], page if isinstance(page, int) else None)
+
     def finish(self) -> None:
+        if getattr(self, "instance", None) is not None:
+            self.instance.close()
         self.window.save_state()
         if self.ctx is not None:
             self.ctx.shutdown()
         self.trace.mark("exit")
         self.trace.close()
+
+
+def _absolute(target: str) -> str:
+    """A file path made absolute for another process; a resource id as it is."""
+    path = Path(target).expanduser()
+    return str(path.resolve()) if path.exists() else target
 
 
 def run_gui(paths: Paths, request: OpenRequest | None = None) -> int:
@@ -241,6 +269,14 @@ def run_gui(paths: Paths, request: OpenRequest | None = None) -> int:
     if problem:
         print(f"{APP_ID}: {problem}", file=sys.stderr)
         return EXIT_NO_DISPLAY
+
+    from aspire_desktop.ui.instance import hand_off, server_name
+
+    message: dict[str, Any] = {"command": "show"}
+    if request is not None:
+        message = {"command": "open", "target": _absolute(request.target), "page": request.page}
+    if hand_off(server_name(paths), message):
+        return 0  # the running instance has it
 
     from PySide6.QtWidgets import QApplication
 

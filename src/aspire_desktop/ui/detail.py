@@ -49,6 +49,7 @@ def _size(n: int | None) -> str:
 class DetailPane(QScrollArea):
     open_requested = Signal(str)
     download_requested = Signal(str, bool)
+    bookmark_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,8 +119,14 @@ class DetailPane(QScrollArea):
         self.request_button.setAccessibleName("Get it at next sync")
         self.request_button.setCheckable(True)
         self.request_button.toggled.connect(self._request_toggled)
+        self.bookmark_button = QPushButton("&Bookmark…")
+        self.bookmark_button.setObjectName("bookmarkButton")
+        self.bookmark_button.setAccessibleName("Bookmark this resource")
+        self.bookmark_button.setToolTip("Bookmark this resource (Ctrl+D)")
+        self.bookmark_button.clicked.connect(self.bookmark_requested)
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.request_button)
+        buttons.addWidget(self.bookmark_button)
         buttons.addStretch(1)
         doc_lay.addLayout(buttons)
         lay.addWidget(self.document_box)
@@ -251,6 +258,14 @@ class DetailPane(QScrollArea):
             self.document_box.show()
         finally:
             self._updating = False
+
+    def show_progress(self, resource_id: str, progress: object) -> None:
+        """Add how far the user read (a RecentDocument, or None) to the document line."""
+        if resource_id != self._resource_id or progress is None:
+            return
+        text = self.document_text.text()
+        if "You have read" not in text:
+            self.document_text.setText(f"{text} You have read up to {progress.progress}.")  # type: ignore[attr-defined]
 
     def _request_toggled(self, on: bool) -> None:
         if self._updating or not self._resource_id:

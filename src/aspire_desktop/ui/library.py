@@ -227,6 +227,24 @@ class Library(QWidget):
         self.detail.show_resource(
             detail, file_available=available, requested=resource_id in self.requested
         )
+        if available:
+            when_done(
+                self.ctx.userdata(lambda u: u.progress(resource_id)),
+                self,
+                lambda p: self.detail.show_progress(resource_id, p),
+                lambda _e: None,
+            )
+
+    def show_and_select(self, resource_id: str) -> None:
+        """Bring a resource into view in the list (via All resources if need be)."""
+        if self.resources.row_of(resource_id) < 0:
+            self.filter_edit.clear()
+            self.select_category(ALL_RESOURCES)
+        row = self.resources.row_of(resource_id)
+        if row >= 0:
+            index = self.resources.index(row, 0)
+            self.resource_view.setCurrentIndex(index)
+            self.resource_view.scrollTo(index)
 
     def refresh_detail(self) -> None:
         if self.detail.resource_id:

@@ -104,7 +104,19 @@ class MainWindow(QMainWindow):
         self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.tabs.tabBar().setAccessibleName("Open documents")
         self.setCentralWidget(self.tabs)
+
+        from aspire_desktop.ui.bookmarks import BookmarksPanel
+
+        self.bookmarks_panel = BookmarksPanel(ctx, self)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.bookmarks_panel)
+        self.bookmarks_panel.hide()
+        self.bookmarks_panel.open_bookmark.connect(self.open_bookmark)
+        self.bookmarks_panel.open_recent.connect(self.open_recent)
+        self.library.detail.bookmark_requested.connect(self.add_bookmark_here)
         self._build_menus()
+        state = self._state.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
 
         splitter = self._state.value("window/splitter")
         if isinstance(splitter, QByteArray):
@@ -182,15 +194,29 @@ class MainWindow(QMainWindow):
             file_menu, "&Close tab", self.close_current_tab, "Ctrl+W", keys.Close
         )
         file_menu.addSeparator()
+        self._action(file_menu, "&Import bookmarks…", self.import_bookmarks)
+        self._action(file_menu, "&Export bookmarks…", lambda: self.export_bookmarks(False))
+        self._action(file_menu, "Export bookmarks as &text…", lambda: self.export_bookmarks(True))
+        file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, "Ctrl+Q", keys.Quit)
 
         edit_menu = bar.addMenu("&Edit")
+        undo = self.bookmarks_panel.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcuts([QKeySequence("Ctrl+Z")])
+        edit_menu.addAction(undo)
+        self.undo_action = undo
+        edit_menu.addSeparator()
         self._action(edit_menu, "&Find / filter", self.focus_filter, "Ctrl+F")
+        self._action(edit_menu, "Add &bookmark…", self.add_bookmark_here, "Ctrl+D")
 
         view_menu = bar.addMenu("&View")
         self._action(view_menu, "&Categories", self.category_view.setFocus, "Ctrl+1")
         self._action(view_menu, "&Resources", self.resource_view.setFocus, "Ctrl+2")
         self._action(view_menu, "&Details", self.focus_details, "Ctrl+3")
+        panel_action = self.bookmarks_panel.toggleViewAction()
+        panel_action.setText("&Bookmarks and recent")
+        panel_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
+        view_menu.addAction(panel_action)
         view_menu.addSeparator()
         self._action(view_menu, "&Next tab", lambda: self._step_tab(1), "Ctrl+Tab", "Ctrl+PgDown")
         self._action(
@@ -242,6 +268,7 @@ class MainWindow(QMainWindow):
     def _requests_loaded(self, requested: set[str]) -> None:
         self._userdata_ready = True
         self.library.set_requested(requested)
+        self.bookmarks_panel.reload()
 
     def _content_verified(self, problems: list[str]) -> None:
         from aspire_desktop.core.errors import UserError
@@ -319,10 +346,16 @@ class MainWindow(QMainWindow):
                 ),
             )
             return None
-        return self.open_path(path, detail.title, resource_id, page)
+        return self.open_path(path, detail.title, resource_id, page, sha256=f.sha256)
 
     def open_path(
-        self, path: Path, title: str, document_key: str, page: int | None = None
+        self,
+        path: Path,
+        title: str,
+        document_key: str,
+        page: int | None = None,
+        *,
+        sha256: str | None = None,
     ) -> DocumentView:
         from aspire_desktop.ui.viewer import DocumentView
 
@@ -333,7 +366,7 @@ class MainWindow(QMainWindow):
                 if page is not None:
                     view.go_to(page)
                 return view
-        view = DocumentView(self.ctx, path, title, document_key, start_page=page)
+        view = DocumentView(self.ctx, path, title, document_key, start_page=page, sha256=sha256)
         short = title if len(title) <= 32 else title[:30] + "…"
         index = self.tabs.addTab(view, short)
         self.tabs.setTabToolTip(index, title)
@@ -359,6 +392,120 @@ class MainWindow(QMainWindow):
             ),
         )
         return None
+
+    # Bookmarks -----------------------------------------------------------------------
+    def add_bookmark_here(self) -> None:
+        """Ctrl+D: the passage selected or the page in view; in the library, the resource."""
+        from aspire_desktop.core.userdata.bookmarks import BookmarkData
+
+        view = self.tabs.currentWidget()
+        data = view.bookmark_data() if hasattr(view, "bookmark_data") else None
+        if data is None and self.tabs.currentIndex() == 0 and self.library.detail.resource_id:
+            rid = self.library.detail.resource_id
+            data = BookmarkData(
+                rid, kind="resource", document_title=self.library.detail.title.text()
+            )
+        if data is None:
+            self.statusBar().showMessage("Choose a resource or open a document first.", 5000)
+            return
+        self.bookmarks_panel.show()
+        self.bookmarks_panel.add(data)
+
+    def open_bookmark(self, b: Any) -> None:
+        """Open a bookmark at its place, finding a moved passage again if need be."""
+        detail = self.ctx.content.reader.detail(b.resource_id)
+        if detail is None:
+            self.statusBar().showMessage(
+                "This bookmark's resource is no longer in the catalogue.", 8000
+            )
+            return
+        f = detail.main_file
+        if b.kind == "resource" or f is None:
+            self.tabs.setCurrentIndex(0)
+            self.library.show_and_select(b.resource_id)
+            return
+        view = self.open_resource(b.resource_id, b.page)
+        if view is None:
+            return
+        changed = bool(b.document_sha256 and f.sha256 and b.document_sha256 != f.sha256)
+
+        def place() -> None:
+            if changed and b.quote.exact:
+                view.locate(b.quote, b.page)
+            elif changed:
+                view.find_again(
+                    b.page or 0, "", "The document has changed: this page may have moved."
+                )
+            elif b.quote.exact:
+                view.find_again(b.page or 0, b.quote.exact)
+
+        if view.info is not None:
+            place()
+        else:
+            view.ready.connect(place)
+
+    def open_recent(self, recent: Any) -> None:
+        key = recent.document_key
+        if key.startswith("file:"):
+            path = Path(key[5:])
+            if path.is_file():
+                self.open_path(path, path.stem, key, recent.page)
+            else:
+                self.statusBar().showMessage(f"{path} is not there any more.", 8000)
+            return
+        self.open_resource(key, recent.page)
+
+    def import_bookmarks(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Import bookmarks", "", "Bookmarks (*.json);;All files (*)"
+        )
+        if name:
+            self.import_bookmarks_from(Path(name))
+
+    def import_bookmarks_from(self, path: Path) -> None:
+        from aspire_desktop.core.userdata.exchange import import_json
+        from aspire_desktop.ui.background import when_done
+
+        def done(result: Any) -> None:
+            self.bookmarks_panel.reload()
+            self.bookmarks_panel.show()
+            self.statusBar().showMessage(
+                f"Imported {result.added} bookmarks ({result.skipped} were already here).", 8000
+            )
+
+        when_done(self.ctx.userdata(lambda u: import_json(u, path)), self, done)
+
+    def export_bookmarks(self, as_text: bool) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        kind = "Text (*.txt)" if as_text else "Bookmarks (*.json)"
+        suggested = "bookmarks.txt" if as_text else "bookmarks.json"
+        name, _ = QFileDialog.getSaveFileName(self, "Export bookmarks", suggested, kind)
+        if name:
+            self.export_bookmarks_to(Path(name), as_text)
+
+    def export_bookmarks_to(self, path: Path, as_text: bool) -> None:
+        from aspire_desktop.core.userdata import exchange
+        from aspire_desktop.ui.background import when_done
+
+        reader = self.ctx.content.reader
+
+        def title_of(resource_id: str) -> str | None:
+            detail = reader.detail(resource_id)
+            return None if detail is None else detail.title
+
+        def write(u: Any) -> int:
+            if as_text:
+                return exchange.export_text(u, path, title_of)
+            return exchange.export_json(u, path)
+
+        when_done(
+            self.ctx.userdata(write),
+            self,
+            lambda n: self.statusBar().showMessage(f"Wrote {n} bookmarks to {path}.", 8000),
+        )
 
     def open_file_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
@@ -413,6 +560,7 @@ class MainWindow(QMainWindow):
     def save_state(self) -> None:
         self._state.setValue("window/geometry", self.saveGeometry())
         if self.built:
+            self._state.setValue("window/state", self.saveState())
             self._state.setValue("window/splitter", self.splitter.saveState())
             self._state.setValue("library/category", self.resources.category_id or "")
         self._state.sync()

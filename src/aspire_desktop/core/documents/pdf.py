@@ -122,6 +122,11 @@ class PdfService:
                     raise DocumentDamagedError(f"{path.name} is empty (0 bytes).", "")
                 pymupdf.TOOLS.reset_mupdf_warnings()
                 doc = pymupdf.open(path, filetype="pdf")
+                if not doc.is_pdf:  # MuPDF goes by the content: a PNG named .pdf opens
+                    doc.close()
+                    raise DocumentDamagedError(
+                        f"{path.name} is not a PDF.", "It may be another kind of file."
+                    )
             except DocumentDamagedError:
                 raise
             except FileNotFoundError as exc:
@@ -198,9 +203,13 @@ class PdfService:
         doc = self._doc(doc_id)
         try:
             p = doc.load_page(page)
+            # At most MAX_PIXELS, and no more than ``target`` holds (it was sized from the
+            # sizes open() gave, which stand in for absurd ones); edges round outwards.
+            limit = max(4, min(MAX_PIXELS, len(target) // 3))
             w, h = p.rect.width * zoom, p.rect.height * zoom
-            if w * h > MAX_PIXELS:
-                zoom *= (MAX_PIXELS / (w * h)) ** 0.5
+            while (w + 1) * (h + 1) > limit:
+                f = 0.99 * (limit / ((w + 1) * (h + 1))) ** 0.5
+                zoom, w, h = zoom * f, w * f, h * f
             matrix = pymupdf.Matrix(zoom, zoom).prerotate(rotation)
             pix = p.get_pixmap(matrix=matrix, alpha=False, annots=True)
         except Exception as exc:
@@ -261,6 +270,17 @@ class PdfService:
             raise DocumentDamagedError(
                 f"The text of page {page + 1} cannot be read ({exc}).", ""
             ) from exc
+
+    def texts(self, doc_id: int) -> list[str]:
+        """Every page's text (pages that cannot be read give ""), e.g. to find a passage."""
+        doc = self._doc(doc_id)
+        out = []
+        for page in doc:
+            try:
+                out.append(str(page.get_text("text", sort=True)))
+            except Exception:
+                out.append("")
+        return out
 
     def search(self, doc_id: int, query: str, first: int, last: int) -> SearchHits:
         """Find ``query`` (case-insensitive) on pages first..last (inclusive)."""

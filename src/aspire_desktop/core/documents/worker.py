@@ -239,6 +239,7 @@ class DocumentWorker:
 
     def _ensure_open(self, doc_id: int) -> None:
         """Reopen a document in a restarted host (its id stays the same)."""
+        self._start_host()  # a host that was killed or died is started anew, empty
         if doc_id in self._in_host:
             return
         with self._lock:

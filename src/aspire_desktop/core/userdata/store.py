@@ -222,6 +222,18 @@ class UserData:
             row = s.get(ReadingPosition, document_key)
             return None if row is None else (row.page, row.zoom)
 
+    def progress(self, document_key: str) -> RecentDocument | None:
+        """How far the user read a document (None: never opened)."""
+        from aspire_desktop.core.userdata.models import ReadingPosition
+
+        with self._session() as s:
+            r = s.get(ReadingPosition, document_key)
+            return (
+                None
+                if r is None
+                else RecentDocument(r.document_key, r.page, r.page_count, r.updated_at)
+            )
+
     def recent(self, limit: int = 20) -> list[RecentDocument]:
         """Documents opened lately, newest first, with how far the user read."""
         from sqlalchemy import select
@@ -303,6 +315,15 @@ class UserData:
                 existing.append(b)
                 added += 1
         return ImportResult(added, skipped)
+
+    def delete_bookmark_uid(self, uid: str) -> BookmarkData | None:
+        from sqlalchemy import select
+
+        from aspire_desktop.core.userdata.models import Bookmark
+
+        with self._session() as s:
+            row = s.scalars(select(Bookmark).where(Bookmark.uid == uid)).first()
+        return None if row is None else self.delete_bookmark(row.id)
 
     def labels(self) -> list[str]:
         from sqlalchemy import select

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 from aspire_desktop.core.documents.pdf import DocumentInfo, PageLink, RenderResult, Word
 from aspire_desktop.core.documents.worker import DocumentWorker
 from aspire_desktop.core.errors import UserError
+from aspire_desktop.core.userdata.bookmarks import CONTEXT_CHARS, Quote
 from aspire_desktop.ui.background import when_done
 from aspire_desktop.ui.viewer.cache import Key, RenderCache
 from aspire_desktop.ui.viewer.layout import GAP, PageLayout
@@ -456,6 +457,22 @@ class PageCanvas(QAbstractScrollArea):
             out.append(w.text)
             last = (w.block, w.line)
         return "".join(out)
+
+    def selection_quote(self) -> tuple[int, Quote] | None:
+        """The selected passage as a quote with some words either side, and its page."""
+        if self.selection is None:
+            return None
+        page, a, b = self.selection
+        words = self._words.get(page, [])
+        first, last = min(a, b), max(a, b)
+        before = " ".join(w.text for w in words[max(0, first - 12) : first])
+        after = " ".join(w.text for w in words[last + 1 : last + 13])
+        exact = " ".join(w.text for w in words[first : last + 1])
+        return page, Quote(
+            exact,
+            before[-CONTEXT_CHARS:] + " " if before else "",
+            " " + after[:CONTEXT_CHARS] if after else "",
+        )
 
     def select_all_on_page(self) -> None:
         page = self.page

@@ -32,6 +32,7 @@ from aspire_desktop.core.documents.pdf import (
     SearchHits,
 )
 from aspire_desktop.core.errors import UserError
+from aspire_desktop.core.userdata.bookmarks import BookmarkData, Quote
 from aspire_desktop.ui.background import when_done
 from aspire_desktop.ui.context import AppContext
 from aspire_desktop.ui.viewer.canvas import FIT_PAGE, FIT_WIDTH, PageCanvas
@@ -73,6 +74,7 @@ class DocumentView(QWidget):
         parent: QWidget | None = None,
         *,
         start_page: int | None = None,
+        sha256: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -83,6 +85,7 @@ class DocumentView(QWidget):
         self.info: DocumentInfo | None = None
         self.canvas: PageCanvas | None = None
         self._start_page = start_page
+        self.sha256 = sha256
         self._moved_by_user = False
         self._search_serial = 0
         self._hits: list[tuple[int, int]] = []
@@ -126,6 +129,11 @@ class DocumentView(QWidget):
         self.toolbar = self._build_toolbar()
         self.toolbar.setEnabled(False)
         lay.addWidget(self.toolbar)
+        self.note = QLabel()
+        self.note.setObjectName("viewerNote")
+        self.note.setWordWrap(True)
+        self.note.hide()
+        lay.addWidget(self.note)
         lay.addWidget(self.stack, 1)
         self.find_bar = self._build_find_bar()
         self.find_bar.hide()
@@ -325,8 +333,9 @@ class DocumentView(QWidget):
         self.opened.emit()
 
     def ctx_note(self, text: str) -> None:
-        self.message.setText(text)
-        self.setToolTip(text)
+        """A quiet line above the pages (e.g. the file had to be repaired)."""
+        self.note.setText(text)
+        self.note.show()
 
     def _restore(self, pos: tuple[int, float | None] | None) -> None:
         assert self.canvas is not None
@@ -684,6 +693,48 @@ class DocumentView(QWidget):
             when_done(future, self, draw, lambda e: (painter.end(), self.failed.emit(e.message)))
 
         next_page(0)
+
+    # Bookmarks ------------------------------------------------------------------------
+    def bookmark_data(self) -> BookmarkData | None:
+        """A bookmark of the selected passage, or else of the page in view."""
+        if self.info is None or self.canvas is None or self.document_key.startswith("file:"):
+            return None
+        selected = self.canvas.selection_quote()
+        common = {
+            "resource_id": self.document_key,
+            "page_count": self.info.page_count,
+            "document_sha256": self.sha256,
+            "document_title": self.title,
+        }
+        if selected is not None and selected[1].exact:
+            page, quote = selected
+            return BookmarkData(kind="passage", page=page, quote=quote, **common)  # type: ignore[arg-type]
+        return BookmarkData(kind="page", page=self.page, **common)  # type: ignore[arg-type]
+
+    def find_again(self, page: int, text: str, note: str = "") -> None:
+        """Go to ``page`` and mark ``text`` there (a bookmark's passage)."""
+        self.go_to(page)
+        if note:
+            self.ctx_note(note)
+        words = " ".join(text.split())
+        if words:
+            self.show_find()
+            self.find_edit.setText(words[:200])
+
+    def locate(self, quote: Quote, page: int | None) -> None:
+        """Find a passage again in this (changed) document, then show it."""
+        from aspire_desktop.core.userdata.anchor import reanchor
+
+        def found(pages: list[str]) -> None:
+            anchor = reanchor(quote, pages, page)
+            self.find_again(anchor.page, anchor.text, anchor.moved_message)
+
+        when_done(
+            self.ctx.documents.call("texts", self.doc_id, doc_id=self.doc_id),
+            self,
+            found,
+            lambda _e: self.go_to(page or 0),
+        )
 
     # Closing ----------------------------------------------------------------------------
     def close_document(self) -> None:
