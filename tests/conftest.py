@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# Two virtual screens (a laptop and a projector), so presenting is tested as it is used.
+os.environ["QT_QPA_PLATFORM"] = (
+    f"offscreen:configfile={Path(__file__).resolve().parent / 'screens.json'}"
+)
 os.environ.pop("ASPIRE_DESKTOP_TRACE_STARTUP", None)
 
 ROOT = Path(__file__).resolve().parents[1]

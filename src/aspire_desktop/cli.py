@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     opener = sub.add_parser("open", help="open a document (a PDF file or a resource id)")
     opener.add_argument("target", metavar="PATH_OR_RESOURCE_ID")
     opener.add_argument("--page", type=int, metavar="N", help="go to page N (1 is the first)")
+    opener.add_argument("--present", action="store_true", help="present it, from that page")
     marks = sub.add_parser("bookmarks", help="export or import bookmarks and notes")
     marks_sub = marks.add_subparsers(dest="bookmarks_command", metavar="ACTION", required=True)
     export = marks_sub.add_parser("export", help="write every bookmark to FILE")
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{APP_ID}: --page must be 1 or more.", file=sys.stderr)
                 return EXIT_USAGE
             page = None if args.page is None else args.page - 1
-            request = OpenRequest(args.target, page)
+            request = OpenRequest(args.target, page, args.present)
         return run_gui(resolved, request)
     from aspire_desktop.core.errors import UserError
     from aspire_desktop.core.logs import setup_logging

@@ -151,6 +151,7 @@ class OpenRequest(NamedTuple):
 
     target: str
     page: int | None = None  # 0-based
+    present: bool = False
 
 
 class _Startup:
@@ -228,7 +229,9 @@ class _Startup:
         self.trace.mark("listening")
         self.window.start_background()
         if self.request is not None:
-            self.window.open_target(self.request.target, self.request.page)
+            self.window.open_target(
+                self.request.target, self.request.page, present=self.request.present
+            )
         else:
             self.window.ctx.documents.warm_up()  # the first document then opens at once
 
@@ -242,7 +245,11 @@ class _Startup:
         window.activateWindow()
         if message.get("command") == "open" and isinstance(message.get("target"), str):
             page = message.get("page")
-            window.open_target(message["target"], page if isinstance(page, int) else None)
+            window.open_target(
+                message["target"],
+                page if isinstance(page, int) else None,
+                present=message.get("present") is True,
+            )
 
     def finish(self) -> None:
         if getattr(self, "instance", None) is not None:
@@ -274,7 +281,12 @@ def run_gui(paths: Paths, request: OpenRequest | None = None) -> int:
 
     message: dict[str, Any] = {"command": "show"}
     if request is not None:
-        message = {"command": "open", "target": _absolute(request.target), "page": request.page}
+        message = {
+            "command": "open",
+            "target": _absolute(request.target),
+            "page": request.page,
+            "present": request.present,
+        }
     if hand_off(server_name(paths), message):
         return 0  # the running instance has it
 

@@ -226,6 +226,9 @@ class MainWindow(QMainWindow):
             view_menu, "&Full screen", self.toggle_full_screen, "F11", keys.FullScreen
         )
         self.fullscreen_action.setCheckable(True)
+        view_menu.addSeparator()
+        self._action(view_menu, "&Present", self.present_current, "F5")
+        self._action(view_menu, "Presentation &playlists…", self.show_playlists, "Ctrl+Shift+P")
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&User guide", self.open_user_guide, "F1")
@@ -367,6 +370,7 @@ class MainWindow(QMainWindow):
                     view.go_to(page)
                 return view
         view = DocumentView(self.ctx, path, title, document_key, start_page=page, sha256=sha256)
+        view.present_requested.connect(lambda: self.present_view(view))
         short = title if len(title) <= 32 else title[:30] + "…"
         index = self.tabs.addTab(view, short)
         self.tabs.setTabToolTip(index, title)
@@ -374,16 +378,27 @@ class MainWindow(QMainWindow):
         view.setFocus()
         return view
 
-    def open_target(self, target: str, page: int | None = None) -> DocumentView | None:
+    def open_target(
+        self, target: str, page: int | None = None, *, present: bool = False
+    ) -> DocumentView | None:
         """Open a PDF file by path, or a resource by its id (the ``open`` command)."""
         from aspire_desktop.core.errors import UserError
         from aspire_desktop.ui.messages import show_error
 
         path = Path(target).expanduser()
+        view: DocumentView | None = None
         if path.is_file():
-            return self.open_path(path, path.stem, f"file:{path.resolve()}", page)
-        if self.ctx.content.reader.detail(target) is not None:
-            return self.open_resource(target, page)
+            view = self.open_path(path, path.stem, f"file:{path.resolve()}", page)
+        elif self.ctx.content.reader.detail(target) is not None:
+            view = self.open_resource(target, page)
+        if view is not None:
+            if present:
+                opened = view
+                if opened.info is not None:
+                    self.present_view(opened, page)
+                else:
+                    opened.ready.connect(lambda: self.present_view(opened, page))
+            return view
         show_error(
             self,
             UserError(
@@ -392,6 +407,65 @@ class MainWindow(QMainWindow):
             ),
         )
         return None
+
+    # Presenting ----------------------------------------------------------------------
+    def document_views(self) -> list[DocumentView]:
+        return [
+            self.tabs.widget(i)
+            for i in range(1, self.tabs.count())
+            if getattr(self.tabs.widget(i), "info", None) is not None
+        ]
+
+    def present_current(self) -> None:
+        view = self.tabs.currentWidget()
+        if self.tabs.currentIndex() == 0 or getattr(view, "info", None) is None:
+            self.statusBar().showMessage("Open a document first, then press F5 to present.", 5000)
+            return
+        self.present_view(view)
+
+    def present_view(self, view: DocumentView, page: int | None = None) -> Any:
+        from aspire_desktop.core.userdata.playlists import Slide
+
+        assert view.info is not None
+        slides = [Slide(view.document_key, view.title, n) for n in range(view.info.page_count)]
+        return self.present(slides, view.page if page is None else page)
+
+    def present(self, slides: list[Any], start: int = 0) -> Any:
+        """Present ``slides`` from ``start`` on the chosen (remembered) screen."""
+        from aspire_desktop.ui.background import when_done
+        from aspire_desktop.ui.present.session import SCREEN_SETTING, PresentationSession, resolver
+
+        def begin(screen_name: Any) -> None:
+            session = PresentationSession(
+                self.ctx,
+                slides,
+                resolver(self.ctx),
+                start,
+                screen_name=screen_name if isinstance(screen_name, str) else None,
+                parent=self,
+            )
+            self.presentation = session
+            session.ended.connect(self._presentation_ended)
+            session.start()
+
+        when_done(
+            self.ctx.userdata(lambda u: u.setting(SCREEN_SETTING)),
+            self,
+            begin,
+            lambda _e: begin(None),
+        )
+
+    def _presentation_ended(self) -> None:
+        self.presentation = None
+        self.activateWindow()
+
+    def show_playlists(self) -> Any:
+        from aspire_desktop.ui.present.playlists import PlaylistDialog
+
+        dialog = PlaylistDialog(self.ctx, self.document_views(), self)
+        dialog.present_requested.connect(lambda p: self.present(p.slides()))
+        dialog.open()
+        return dialog
 
     # Bookmarks -----------------------------------------------------------------------
     def add_bookmark_here(self) -> None:

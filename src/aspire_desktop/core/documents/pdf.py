@@ -271,6 +271,10 @@ class PdfService:
                 f"The text of page {page + 1} cannot be read ({exc}).", ""
             ) from exc
 
+    def page_size(self, doc_id: int, page: int) -> tuple[float, float]:
+        """A page's displayed size in points (its own rotation included)."""
+        return self._page_size(self._doc(doc_id), page)
+
     def texts(self, doc_id: int) -> list[str]:
         """Every page's text (pages that cannot be read give ""), e.g. to find a passage."""
         doc = self._doc(doc_id)

@@ -273,7 +273,11 @@ class DocumentWorker:
                     f"Page {page + 1} cannot be shown: it stopped the PDF engine before.",
                     "The other pages still work.",
                 )
-            info = self._docs[doc_id].info
+            with self._lock:
+                doc = self._docs.get(doc_id)
+            if doc is None:  # closed while this was on its way
+                raise DocumentDamagedError("This document is not open.", "Open it again.")
+            info = doc.info
             w, h = info.page_sizes[page] if info is not None else (600.0, 850.0)
             pixels = min(w * h * zoom * zoom, MAX_PIXELS) + 4 * (w + h) * zoom + 64
             shm = self._buffer(int(pixels * 3) + 4096)

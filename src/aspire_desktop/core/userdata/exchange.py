@@ -50,8 +50,14 @@ def _parse_time(value: object) -> datetime | None:
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
-def to_document(bookmarks: list[BookmarkData]) -> dict[str, Any]:
+def to_document(
+    bookmarks: list[BookmarkData], notes: list[tuple[str, int, str, datetime]] | None = None
+) -> dict[str, Any]:
     return {
+        "page_notes": [
+            {"document_key": k, "page": p, "text": t, "updated_at": _iso(u)}
+            for k, p, t, u in (notes or [])
+        ],
         "format": FORMAT,
         "version": VERSION,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -83,7 +89,8 @@ def to_document(bookmarks: list[BookmarkData]) -> dict[str, Any]:
 def export_json(userdata: UserData, path: Path) -> int:
     """Write every bookmark to ``path`` (atomically); returns how many."""
     bookmarks = userdata.bookmarks()
-    _write_atomically(path, json.dumps(to_document(bookmarks), indent=2, ensure_ascii=False))
+    document = to_document(bookmarks, userdata.page_notes())
+    _write_atomically(path, json.dumps(document, indent=2, ensure_ascii=False))
     return len(bookmarks)
 
 
@@ -108,7 +115,7 @@ def export_text(userdata: UserData, path: Path, title_of: Callable[[str], str | 
     return len(bookmarks)
 
 
-def read_document(path: Path) -> list[BookmarkData]:
+def read_document(path: Path) -> tuple[list[BookmarkData], list[tuple[str, int, str, Any]]]:
     """Read and check a bookmarks file; raises a plain-words error for anything else."""
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -141,6 +148,10 @@ def read_document(path: Path) -> list[BookmarkData]:
             f"{path.name} is damaged: {where}: {errors[0].message[:200]}.",
             "Nothing was imported. Export the bookmarks again and import the new file.",
         )
+    notes = [
+        (n["document_key"], n["page"], n["text"], _parse_time(n.get("updated_at")))
+        for n in data.get("page_notes", [])
+    ]
     return [
         BookmarkData(
             uid=b["uid"],
@@ -157,13 +168,15 @@ def read_document(path: Path) -> list[BookmarkData]:
             updated_at=_parse_time(b.get("updated_at")),
         )
         for b in data["bookmarks"]
-    ]
+    ], notes
 
 
 def import_json(userdata: UserData, path: Path) -> ImportResult:
     """Merge a bookmarks file: all of it or (on any error) nothing; no duplicates."""
-    incoming = read_document(path)
-    return userdata.merge_bookmarks(incoming)
+    incoming, notes = read_document(path)
+    result = userdata.merge_bookmarks(incoming)
+    userdata.merge_page_notes(notes)
+    return result
 
 
 def _write_atomically(path: Path, text: str) -> None:

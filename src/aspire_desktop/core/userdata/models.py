@@ -66,3 +66,24 @@ class Bookmark(Base):
     label: Mapped[str] = mapped_column(String, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PageNote(Base):
+    """A trainer's note for one page of a document (shown on the presenter console)."""
+
+    __tablename__ = "page_notes"
+
+    document_key: Mapped[str] = mapped_column(String, primary_key=True)
+    page: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Playlist(Base):
+    """A named presentation: pages and page ranges from several documents, in order."""
+
+    __tablename__ = "playlists"
+
+    name: Mapped[str] = mapped_column(String, primary_key=True)
+    items: Mapped[str] = mapped_column(Text, default="[]")  # JSON, see playlists.py
+    updated_at: Mapped[datetime] = mapped_column(DateTime)

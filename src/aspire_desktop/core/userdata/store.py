@@ -19,6 +19,7 @@ from aspire_desktop.core.userdata.bookmarks import (
     Quote,
     RecentDocument,
 )
+from aspire_desktop.core.userdata.playlists import PlaylistData
 
 log = logging.getLogger(__name__)
 
@@ -324,6 +325,75 @@ class UserData:
         with self._session() as s:
             row = s.scalars(select(Bookmark).where(Bookmark.uid == uid)).first()
         return None if row is None else self.delete_bookmark(row.id)
+
+    # Page notes (presenter console) ----------------------------------------------------
+    def page_note(self, document_key: str, page: int) -> str:
+        from aspire_desktop.core.userdata.models import PageNote
+
+        with self._session() as s:
+            row = s.get(PageNote, (document_key, page))
+            return "" if row is None else row.text
+
+    def set_page_note(self, document_key: str, page: int, text: str) -> None:
+        from aspire_desktop.core.userdata.models import PageNote
+
+        with self._session() as s:
+            row = s.get(PageNote, (document_key, page))
+            if not text.strip():
+                if row is not None:
+                    s.delete(row)
+                return
+            s.merge(PageNote(document_key=document_key, page=page, text=text, updated_at=_now()))
+
+    def page_notes(self) -> list[tuple[str, int, str, datetime]]:
+        from sqlalchemy import select
+
+        from aspire_desktop.core.userdata.models import PageNote
+
+        with self._session() as s:
+            rows = s.scalars(select(PageNote).order_by(PageNote.document_key, PageNote.page))
+            return [(r.document_key, r.page, r.text, r.updated_at) for r in rows]
+
+    def merge_page_notes(self, notes: list[tuple[str, int, str, datetime | None]]) -> int:
+        """Add imported notes; where both have a note for a page, the newer one stays."""
+        from aspire_desktop.core.userdata.models import PageNote
+
+        changed = 0
+        with self._session() as s:
+            for key, page, text, updated in notes:
+                row = s.get(PageNote, (key, page))
+                when = updated or _now()
+                if row is None:
+                    s.add(PageNote(document_key=key, page=page, text=text, updated_at=when))
+                    changed += 1
+                elif row.text != text and when > row.updated_at:
+                    row.text, row.updated_at = text, when
+                    changed += 1
+        return changed
+
+    # Playlists -------------------------------------------------------------------------
+    def playlists(self) -> list[PlaylistData]:
+        from sqlalchemy import select
+
+        from aspire_desktop.core.userdata.models import Playlist
+
+        with self._session() as s:
+            rows = s.scalars(select(Playlist).order_by(Playlist.name))
+            return [PlaylistData.from_json(r.name, r.items) for r in rows]
+
+    def save_playlist(self, playlist: PlaylistData) -> None:
+        from aspire_desktop.core.userdata.models import Playlist
+
+        with self._session() as s:
+            s.merge(Playlist(name=playlist.name, items=playlist.items_json(), updated_at=_now()))
+
+    def delete_playlist(self, name: str) -> None:
+        from aspire_desktop.core.userdata.models import Playlist
+
+        with self._session() as s:
+            row = s.get(Playlist, name)
+            if row is not None:
+                s.delete(row)
 
     def labels(self) -> list[str]:
         from sqlalchemy import select

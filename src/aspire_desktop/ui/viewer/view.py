@@ -59,6 +59,7 @@ class DocumentView(QWidget):
     """One open document. Everything PyMuPDF does happens in the document host."""
 
     page_shown = Signal(int)
+    present_requested = Signal()
     opened = Signal()
     #: The document is open and its last reading position restored.
     ready = Signal()
@@ -183,6 +184,7 @@ class DocumentView(QWidget):
         self.text_button.setCheckable(True)
         self.find_button = _tool("Find in document", "Find", self.show_find, "Ctrl+F")
         self.print_button = _tool("Print", "Print", self.print_dialog, "Ctrl+P")
+        self.present_button = _tool("Present", "Present", self.present_requested.emit, "F5")
         for w in (
             self.sidebar_button,
             self.first_button,
@@ -204,6 +206,7 @@ class DocumentView(QWidget):
             self.text_button,
             self.find_button,
             self.print_button,
+            self.present_button,
         ):
             h.addWidget(w)
         for keys, slot in (
@@ -686,8 +689,8 @@ class DocumentView(QWidget):
                 if i > 0:
                     printer.newPage()
                 area = painter.viewport()
-                size = image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
-                painter.drawImage(area.x(), area.y(), image.scaled(size))
+                area.setSize(image.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio))
+                painter.drawImage(area, image)  # scaled by the printer, not copied at its dpi
                 next_page(i + 1)
 
             when_done(future, self, draw, lambda e: (painter.end(), self.failed.emit(e.message)))
