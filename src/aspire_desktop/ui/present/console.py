@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QTime, Signal
-from PySide6.QtGui import QImage, QKeyEvent, QPixmap
+from PySide6.QtGui import QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -131,20 +131,13 @@ class PresenterConsole(QWidget):
         self.position.setText(f"Page {index + 1} of {total}: {slide.title}, p. {slide.page + 1}")
         self.strip.setCurrentRow(index)
 
-    def set_images(self, current: QImage | None, upcoming: QImage | None, last: bool) -> None:
-        for label, image in ((self.current, current), (self.next, upcoming)):
-            if image is None:
+    def set_images(self, current: QPixmap | None, upcoming: QPixmap | None, last: bool) -> None:
+        """Show the previews (pixmaps already scaled to the labels)."""
+        for label, pixmap in ((self.current, current), (self.next, upcoming)):
+            if pixmap is None:
                 label.clear()
-                continue
-            pixmap = QPixmap.fromImage(image)
-            pixmap.setDevicePixelRatio(1.0)
-            label.setPixmap(
-                pixmap.scaled(
-                    label.size(),
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
-            )
+            else:
+                label.setPixmap(pixmap)
         if last and upcoming is None:
             self.next.setText("End of the presentation")
 

@@ -74,6 +74,7 @@ class PresentationSession(QObject):
         self._docs: dict[str, int | None] = {}
         self._images: dict[tuple[int, int, int], QImage] = {}  # (slide, w, h) -> image
         self._pending: set[tuple[int, int, int]] = set()
+        self._previews: dict[int, Any] = {}  # slide -> scaled pixmaps for the console
         self._typed = ""
         self.rehearsal = False
 
@@ -253,7 +254,9 @@ class PresentationSession(QObject):
 
     def show(self) -> None:
         slide = self.slides[self.index]
+        # The projector first, painted now; the console and the prefetch come after.
         self.window.show_slide(self.index, self._image(self.index))
+        self.window.repaint()
         self.console.show_slide(self.index, len(self.slides), slide)
         self._request(self.index, prefetch=False)
         if self.index + 1 < len(self.slides):
@@ -267,10 +270,32 @@ class PresentationSession(QObject):
         )
 
     def _update_previews(self) -> None:
-        upcoming = self._image(self.index + 1) if self.index + 1 < len(self.slides) else None
+        upcoming = self.index + 1 if self.index + 1 < len(self.slides) else None
         self.console.set_images(
-            self._image(self.index), upcoming, last=self.index + 1 >= len(self.slides)
+            self._preview(self.index, self.console.current),
+            None if upcoming is None else self._preview(upcoming, self.console.next),
+            last=upcoming is None,
         )
+
+    def _preview(self, index: int, label: Any) -> Any:
+        """A console-sized pixmap of a slide, scaled once and kept."""
+        from PySide6.QtGui import QPixmap
+
+        cached = self._previews.get(index)
+        if cached is not None and cached[0] == label.size():
+            return cached[1]
+        image = self._image(index)
+        if image is None:
+            return None
+        pixmap = QPixmap.fromImage(image).scaled(
+            label.size(),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        if len(self._previews) > 16:
+            self._previews.clear()
+        self._previews[index] = (label.size(), pixmap)
+        return pixmap
 
     def _request(self, index: int, *, prefetch: bool) -> None:
         w, h, ratio = self._target()
@@ -301,11 +326,13 @@ class PresentationSession(QObject):
     ) -> None:
         self._pending.discard(key)
         result, samples = done
+        # Converted once, here, to the format painting uses, so showing it costs nothing.
         image = QImage(
             samples, result.width, result.height, result.stride, QImage.Format.Format_RGB888
-        ).copy()
+        ).convertToFormat(QImage.Format.Format_RGB32)
         image.setDevicePixelRatio(ratio)
         self._images[key] = image
+        self._previews.pop(key[0], None)
         if len(self._images) > 8:  # keep what is near
             for old in sorted(self._images, key=lambda k: abs(k[0] - self.index))[8:]:
                 del self._images[old]
