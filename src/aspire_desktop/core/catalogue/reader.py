@@ -258,19 +258,7 @@ class CatalogueReader:
             picture_sha256=_opt(r[12]),
             categories=[(str(c[0]), str(c[1])) for c in cats],
             tags=[str(t[0]) for t in tags],
-            files=[
-                FileRow(
-                    int(str(f[0])),
-                    str(f[1]),
-                    str(f[2]),
-                    str(f[3]),
-                    _opt_int(f[4]),
-                    _opt(f[5]),
-                    _opt_int(f[6]),
-                    bool(f[7]),
-                )
-                for f in files
-            ],
+            files=[_file_row(f) for f in files],
         )
 
     def all_files(self) -> list[tuple[str, FileRow]]:
@@ -280,22 +268,7 @@ class CatalogueReader:
             "FROM files ORDER BY resource_id, id",
             {},
         )
-        return [
-            (
-                str(f[0]),
-                FileRow(
-                    int(str(f[1])),
-                    str(f[2]),
-                    str(f[3]),
-                    str(f[4]),
-                    _opt_int(f[5]),
-                    _opt(f[6]),
-                    _opt_int(f[7]),
-                    bool(f[8]),
-                ),
-            )
-            for f in rows
-        ]
+        return [(str(f[0]), _file_row(f[1:])) for f in rows]
 
     def integrity_problems(self) -> list[str]:
         """Full SQLite integrity check plus a look at the tables (slow on big files)."""
@@ -305,6 +278,20 @@ class CatalogueReader:
         except sqlite3.DatabaseError as exc:
             return [str(exc)]
         return [] if result == ["ok"] else result
+
+
+def _file_row(f: tuple[object, ...]) -> FileRow:
+    """A FileRow from (id, role, name, media_type, size, sha256, page_count, cached)."""
+    return FileRow(
+        int(str(f[0])),
+        str(f[1]),
+        str(f[2]),
+        str(f[3]),
+        _opt_int(f[4]),
+        _opt(f[5]),
+        _opt_int(f[6]),
+        bool(f[7]),
+    )
 
 
 def _opt(value: object) -> str | None:

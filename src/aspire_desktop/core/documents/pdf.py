@@ -8,12 +8,15 @@ limit and a crash costs only that process.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aspire_desktop.core.errors import DocumentDamagedError, UserError
+
+log = logging.getLogger(__name__)
 
 #: Never render more pixels than this for one page (guards absurd page sizes and zooms).
 MAX_PIXELS = 40_000_000
@@ -53,7 +56,7 @@ class OutlineEntry:
 
 @dataclass(frozen=True)
 class PageLink:
-    rect: tuple[float, float, float, float]  # in unrotated page points
+    rect: tuple[float, float, float, float]  # in displayed page points (like page.rect)
     page: int = -1  # internal target (0-based) or -1
     uri: str = ""  # external target, "" for internal links
 
@@ -95,10 +98,11 @@ def password_variants(password: str) -> list[str]:
 
 
 def _damaged(path: Path, exc: BaseException) -> DocumentDamagedError:
+    log.info("cannot open %s: %s", path, exc)  # the engine's words, for the log only
     return DocumentDamagedError(
-        f"{path.name} cannot be opened as a PDF ({exc}).",
-        "The file may be damaged or not a PDF. A damaged hub document is replaced at the "
-        "next sync.",
+        f"{path.name} cannot be opened: it is damaged, or it is not a PDF.",
+        "A damaged hub document is replaced at the next sync; otherwise ask whoever sent "
+        "it for a new copy.",
     )
 
 
@@ -213,8 +217,10 @@ class PdfService:
             matrix = pymupdf.Matrix(zoom, zoom).prerotate(rotation)
             pix = p.get_pixmap(matrix=matrix, alpha=False, annots=True)
         except Exception as exc:
+            log.info("cannot render page %d of document %d: %s", page + 1, doc_id, exc)
             raise DocumentDamagedError(
-                f"Page {page + 1} cannot be shown ({exc}).", "The other pages may still work."
+                f"Page {page + 1} cannot be shown: this part of the file is damaged.",
+                "The other pages may still work.",
             ) from exc
         n = pix.stride * pix.height
         if n > len(target):
@@ -249,6 +255,9 @@ class PdfService:
                     result.append(PageLink(rect, page=int(link["page"])))
                 elif link.get("uri"):
                     result.append(PageLink(rect, uri=str(link["uri"])))
+                elif link.get("kind") in (3, 5):  # LAUNCH a program / GOTOR another file
+                    target = link.get("file") or link.get("uri") or "another file or program"
+                    result.append(PageLink(rect, uri=f"launch:{target}"))
         except Exception:
             return result
         return result

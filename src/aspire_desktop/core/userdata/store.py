@@ -183,13 +183,16 @@ class UserData:
             if s.get(DownloadRequest, resource_id) is None:
                 s.add(DownloadRequest(resource_id=resource_id, requested_at=_now()))
 
+    def _delete(self, model: Any, key: Any) -> None:
+        with self._session() as s:
+            row = s.get(model, key)
+            if row is not None:
+                s.delete(row)
+
     def cancel_download(self, resource_id: str) -> None:
         from aspire_desktop.core.userdata.models import DownloadRequest
 
-        with self._session() as s:
-            row = s.get(DownloadRequest, resource_id)
-            if row is not None:
-                s.delete(row)
+        self._delete(DownloadRequest, resource_id)
 
     def download_requests(self) -> set[str]:
         from sqlalchemy import select
@@ -390,10 +393,7 @@ class UserData:
     def delete_playlist(self, name: str) -> None:
         from aspire_desktop.core.userdata.models import Playlist
 
-        with self._session() as s:
-            row = s.get(Playlist, name)
-            if row is not None:
-                s.delete(row)
+        self._delete(Playlist, name)
 
     def labels(self) -> list[str]:
         from sqlalchemy import select

@@ -532,7 +532,8 @@ class DocumentView(QWidget):
             return
         self._search_serial += 1
         serial = self._search_serial
-        query = self.find_edit.text().strip()
+        text = self.find_edit.text()
+        query = text if text.strip() else ""  # spaces typed on purpose are kept
         self._hits = []
         self._hit_index = -1
         self.canvas.set_hits({})
