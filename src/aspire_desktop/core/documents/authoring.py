@@ -17,7 +17,7 @@ p { margin-top: 0; margin-bottom: 7pt; }
 li { margin-bottom: 3pt; }
 code { font-family: monospace; font-size: 10pt; color: #3b4a5a; }
 table { border-collapse: collapse; margin-bottom: 8pt; }
-th { text-align: left; background-color: #e6edf3; }
+th { text-align: left; border-bottom: 2px solid #8fa3b5; }
 th, td { border: 1px solid #b8c4ce; padding: 3pt 6pt; font-size: 10pt; }
 .footer { font-size: 9pt; color: #5b6b7a; }
 """
