@@ -119,8 +119,7 @@ def test_opening_a_bookmark_goes_to_its_page_and_passage(window, qtbot):
 def test_recent_lists_documents_with_progress(window, qtbot):
     view = _open_guide(qtbot, window)
     view.go_to(1)
-    saved = window.ctx.userdata(lambda u: u.position(GUIDE))
-    qtbot.waitUntil(saved.done)
+    qtbot.waitUntil(lambda: not view._save_timer.isActive(), timeout=5000)
     window.bookmarks_panel.reload()
     qtbot.waitUntil(lambda: window.bookmarks_panel.recent_model.rowCount() == 1)
     text = window.bookmarks_panel.recent_model.index(0, 0).data()

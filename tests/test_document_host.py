@@ -495,22 +495,20 @@ def test_newest_first_within_a_priority_and_cancelled_calls_are_skipped(
     assert done == [0, 2, 3, 4, 6]
     assert renders[1].cancelled() and renders[5].cancelled()
     seen = worker.call("seen").result(WAIT)
-    # Opening first; then the newest visible request first, prefetches last.
+    # Opening first; then pages on screen, newest first; then the outline; prefetches last.
     assert seen == [
         ("open", None),
         ("open", None),
-        ("outline", None),
         ("render", 4),
         ("render", 3),
         ("render", 2),
         ("render", 0),
+        ("outline", None),
         ("render", 6),
     ]
 
 
 def test_closing_cancels_its_queued_requests(make_worker, files, tmp_path):
-    if not hasattr(os, "mkfifo"):
-        pytest.skip("needs a named pipe")
     worker = make_worker(serve_recording)
     doc_id, _ = _open(worker, files["plain"])
     other_id, _ = _open(worker, files["long"])

@@ -569,6 +569,12 @@ def test_damaged_files_say_so_in_their_tabs_and_the_app_goes_on(window, qtbot, f
 
 # Position, printing ----------------------------------------------------------------------
 def _saved(window, qtbot, key: str) -> Any:
+    """The saved position, once the view has written it (it waits a moment after a page
+    turn before writing, so turning pages quickly costs no disk syncs)."""
+    for i in range(window.tabs.count()):
+        view = window.tabs.widget(i)
+        if getattr(view, "document_key", None) == key:
+            qtbot.waitUntil(lambda v=view: not v._save_timer.isActive(), timeout=5000)
     future = window.ctx.userdata(lambda u: u.position(key))
     qtbot.waitUntil(future.done)
     return future.result()

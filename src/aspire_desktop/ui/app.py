@@ -229,9 +229,11 @@ class _Startup:
         self.trace.mark("listening")
         self.window.start_background()
         if self.request is not None:
-            self.window.open_target(
+            view = self.window.open_target(
                 self.request.target, self.request.page, present=self.request.present
             )
+            if view is not None:  # the frozen-build smoke test waits for this
+                view.ready.connect(lambda: self.trace.mark("document-ready"))
         else:
             self.window.ctx.documents.warm_up()  # the first document then opens at once
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from aspire_desktop.core.errors import UserError
     from aspire_desktop.core.paths import Paths
+    from aspire_desktop.core.policy import Policy
     from aspire_desktop.core.userdata.store import UserData
     from aspire_desktop.ui.context import AppContext
     from aspire_desktop.ui.library import NoticeBar
@@ -232,6 +233,7 @@ class MainWindow(QMainWindow):
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&User guide", self.open_user_guide, "F1")
+        self._action(help_menu, "&Diagnostics…", self.show_diagnostics)
         help_menu.addSeparator()
         self._action(help_menu, f"&About {APP_NAME}", self.show_about)
 
@@ -241,10 +243,12 @@ class MainWindow(QMainWindow):
         the UI thread."""
         from PySide6.QtCore import QTimer
 
+        from aspire_desktop.core.policy import load_policy
         from aspire_desktop.core.store.content import verify_version
         from aspire_desktop.ui.background import when_done
 
         when_done(self.ctx.open_userdata(), self, self._userdata_opened, self._userdata_failed)
+        when_done(self.ctx.background(load_policy), self, self._policy_loaded)
         content, store = self.ctx.content, self.ctx.store
         when_done(
             self.ctx.background(lambda: verify_version(content, store)),
@@ -264,6 +268,18 @@ class MainWindow(QMainWindow):
         if notice is not None:
             self.add_notice(notice)
         when_done(self.ctx.userdata(lambda u: u.download_requests()), self, self._requests_loaded)
+
+    def _policy_loaded(self, policy: Policy) -> None:
+        """Central policy was read (its problems are in the log): say so if part is broken."""
+        from aspire_desktop.core.errors import UserError
+
+        if policy.problems:
+            self.add_notice(
+                UserError(
+                    "Some of your organisation's settings for ASPire Desktop could not be used.",
+                    "Tell your IT team; Help ▸ Diagnostics shows the details.",
+                )
+            )
 
     def _userdata_failed(self, error: UserError) -> None:
         self.add_notice(error)
@@ -622,6 +638,13 @@ class MainWindow(QMainWindow):
         from aspire_desktop.ui.about import AboutDialog
 
         AboutDialog(self.ctx, self).open()
+
+    def show_diagnostics(self) -> Any:
+        from aspire_desktop.ui.diagnostics import DiagnosticsDialog
+
+        dialog = DiagnosticsDialog(self.ctx, self)
+        dialog.open()
+        return dialog
 
     # State -----------------------------------------------------------------------------
     def _restore_geometry(self) -> None:

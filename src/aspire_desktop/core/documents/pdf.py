@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 #: Never render more pixels than this for one page (guards absurd page sizes and zooms).
 MAX_PIXELS = 40_000_000
+#: Pages measured while opening; a long document's other sizes come in a second call.
+SIZES_ON_OPEN = 48
 #: Outline entries kept at the most (a hostile outline can claim millions).
 MAX_OUTLINE = 50_000
 #: Link targets allowed to open outside the app.
@@ -42,9 +44,12 @@ class DocumentInfo:
     doc_id: int
     page_count: int
     title: str
-    #: Page sizes in points, unrotated (width, height) and each page's own rotation.
+    #: Page sizes in points as displayed (each page's own rotation included). For long
+    #: documents only the first pages are measured when opening; the rest repeat the
+    #: last measured size until ``page_sizes`` is asked for (``sizes_exact`` False).
     page_sizes: tuple[tuple[float, float], ...]
     repaired: bool = False
+    sizes_exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,8 @@ class PdfService:
                 raise DocumentDamagedError(
                     f"{path.name} has no pages.", "There is nothing in it to show."
                 )
-            sizes = tuple(self._page_size(doc, n) for n in range(count))
+            measured = [self._page_size(doc, n) for n in range(min(count, SIZES_ON_OPEN))]
+            sizes = tuple(measured + [measured[-1]] * (count - len(measured)))
         except UserError:
             doc.close()
             raise
@@ -167,7 +173,7 @@ class PdfService:
         self._paths[doc_id] = path
         title = ((doc.metadata or {}).get("title") or "").strip() or path.stem
         repaired = bool(getattr(doc, "is_repaired", False))
-        return DocumentInfo(doc_id, count, title, sizes, repaired)
+        return DocumentInfo(doc_id, count, title, sizes, repaired, count <= SIZES_ON_OPEN)
 
     @staticmethod
     def _page_size(doc: Any, n: int) -> tuple[float, float]:
@@ -279,6 +285,11 @@ class PdfService:
             raise DocumentDamagedError(
                 f"The text of page {page + 1} cannot be read ({exc}).", ""
             ) from exc
+
+    def page_sizes(self, doc_id: int) -> tuple[tuple[float, float], ...]:
+        """Every page's displayed size (opening measures only the first pages)."""
+        doc = self._doc(doc_id)
+        return tuple(self._page_size(doc, n) for n in range(doc.page_count))
 
     def page_size(self, doc_id: int, page: int) -> tuple[float, float]:
         """A page's displayed size in points (its own rotation included)."""

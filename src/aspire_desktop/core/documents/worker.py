@@ -17,7 +17,7 @@ import multiprocessing
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
@@ -31,9 +31,11 @@ log = logging.getLogger(__name__)
 
 # Priorities: lower first.
 OPEN = 0
-VISIBLE = 1
-PREFETCH = 2
-CLEANUP = 3
+VISIBLE = 1  # pages on screen
+INFO = 2  # outline, links, words, text, search
+PREFETCH = 3  # pages next to the screen
+BACKGROUND = 4  # thumbnails
+CLEANUP = 5
 
 #: Time limits in seconds.
 OPEN_LIMIT = 30.0
@@ -50,6 +52,7 @@ class _Call:
     future: Future[Any] = field(compare=False)
     doc_id: int | None = field(compare=False)
     limit: float = field(compare=False)
+    convert: Callable[[RenderResult, memoryview], Any] | None = field(compare=False, default=None)
 
 
 @dataclass
@@ -90,20 +93,31 @@ class DocumentWorker:
         return self._submit(OPEN, "open", (doc_id, Path(path), password), doc_id, OPEN_LIMIT)
 
     def render(
-        self, doc_id: int, page: int, zoom: float, rotation: int = 0, *, prefetch: bool = False
-    ) -> Future[tuple[RenderResult, bytes]]:
-        """Render a page; the future gives the result and its pixels (RGB, ``stride`` a row)."""
+        self,
+        doc_id: int,
+        page: int,
+        zoom: float,
+        rotation: int = 0,
+        *,
+        prefetch: bool = False,
+        priority: int | None = None,
+        convert: Callable[[RenderResult, memoryview], Any] | None = None,
+    ) -> Future[Any]:
+        """Render a page. The future gives ``(result, pixels)`` (RGB bytes, ``stride`` a
+        row), or whatever ``convert(result, pixels)`` makes of them: it runs on this
+        worker's thread with a view of the shared buffer, so an image can be made there
+        with one copy instead of two."""
+        if priority is None:
+            priority = PREFETCH if prefetch else VISIBLE
         return self._submit(
-            PREFETCH if prefetch else VISIBLE,
-            "render",
-            (doc_id, page, zoom, rotation),
-            doc_id,
-            RENDER_LIMIT,
+            priority, "render", (doc_id, page, zoom, rotation), doc_id, RENDER_LIMIT, convert
         )
 
-    def call(self, method: str, *args: Any, doc_id: int | None = None) -> Future[Any]:
+    def call(
+        self, method: str, *args: Any, doc_id: int | None = None, priority: int = INFO
+    ) -> Future[Any]:
         """Any other :class:`PdfService` method (outline, links, words, text, search...)."""
-        return self._submit(VISIBLE, method, args, doc_id, OTHER_LIMIT)
+        return self._submit(priority, method, args, doc_id, OTHER_LIMIT)
 
     def close(self, doc_id: int) -> None:
         with self._lock:
@@ -141,13 +155,14 @@ class DocumentWorker:
         args: tuple[Any, ...],
         doc_id: int | None,
         limit: float,
+        convert: Callable[[RenderResult, memoryview], Any] | None = None,
     ) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
             if self._closed:
                 future.cancel()
                 return future
-            call = _Call(priority, -next(self._seq), method, args, future, doc_id, limit)
+            call = _Call(priority, -next(self._seq), method, args, future, doc_id, limit, convert)
             heapq.heappush(self._queue, call)
             self._lock.notify()
         return future
@@ -290,5 +305,18 @@ class DocumentWorker:
                 raise
             buffer = shm.buf
             assert buffer is not None
-            return result, bytes(buffer[: result.nbytes])
-        return self._exchange(call.method, call.args, call.limit)
+            pixels = buffer[: result.nbytes]
+            try:
+                if call.convert is not None:
+                    return call.convert(result, pixels)
+                return result, bytes(pixels)
+            finally:
+                pixels.release()
+        result = self._exchange(call.method, call.args, call.limit)
+        if call.method == "page_sizes" and call.doc_id is not None and isinstance(result, tuple):
+            # Renders size their buffer from these: keep the exact sizes from now on.
+            with self._lock:
+                doc = self._docs.get(call.doc_id)
+                if doc is not None and doc.info is not None:
+                    doc.info = replace(doc.info, page_sizes=result, sizes_exact=True)
+        return result

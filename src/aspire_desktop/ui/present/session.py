@@ -12,10 +12,12 @@ from PySide6.QtCore import QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage, QKeyEvent, QScreen
 
 from aspire_desktop.core.documents.pdf import RenderResult
+from aspire_desktop.core.documents.worker import VISIBLE
 from aspire_desktop.core.errors import UserError
 from aspire_desktop.core.userdata.playlists import Slide
 from aspire_desktop.ui.background import when_done
 from aspire_desktop.ui.context import AppContext
+from aspire_desktop.ui.images import to_image
 from aspire_desktop.ui.present.awake import KeepAwake
 from aspire_desktop.ui.present.clock import PresenterClock
 from aspire_desktop.ui.present.console import PresenterConsole
@@ -306,14 +308,18 @@ class PresentationSession(QObject):
         doc_id = self._docs.get(slide.document_key)
         if doc_id is None:
             return
-        info_future = self.ctx.documents.call("page_size", doc_id, slide.page, doc_id=doc_id)
+        info_future = self.ctx.documents.call(
+            "page_size", doc_id, slide.page, doc_id=doc_id, priority=VISIBLE
+        )
 
         def sized(size: tuple[float, float]) -> None:
             pw, ph = size
             zoom = min(w / pw, h / ph)
             self._pending.add(key)
             when_done(
-                self.ctx.documents.render(doc_id, slide.page, zoom, prefetch=prefetch),
+                self.ctx.documents.render(
+                    doc_id, slide.page, zoom, prefetch=prefetch, convert=to_image
+                ),
                 self,
                 lambda done: self._rendered(key, done, ratio),
                 lambda _e: self._pending.discard(key),
@@ -322,14 +328,10 @@ class PresentationSession(QObject):
         when_done(info_future, self, sized, lambda _e: None)
 
     def _rendered(
-        self, key: tuple[int, int, int], done: tuple[RenderResult, bytes], ratio: float
+        self, key: tuple[int, int, int], done: tuple[RenderResult, QImage], ratio: float
     ) -> None:
         self._pending.discard(key)
-        result, samples = done
-        # Converted once, here, to the format painting uses, so showing it costs nothing.
-        image = QImage(
-            samples, result.width, result.height, result.stride, QImage.Format.Format_RGB888
-        ).convertToFormat(QImage.Format.Format_RGB32)
+        _result, image = done  # already in the format painting uses
         image.setDevicePixelRatio(ratio)
         self._images[key] = image
         self._previews.pop(key[0], None)

@@ -8,6 +8,7 @@ an exact render is on its way, any cached image of the page is drawn scaled.
 from __future__ import annotations
 
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -30,6 +31,7 @@ from aspire_desktop.core.documents.worker import DocumentWorker
 from aspire_desktop.core.errors import UserError
 from aspire_desktop.core.userdata.bookmarks import CONTEXT_CHARS, Quote
 from aspire_desktop.ui.background import when_done
+from aspire_desktop.ui.images import to_image
 from aspire_desktop.ui.viewer.cache import Key, RenderCache
 from aspire_desktop.ui.viewer.layout import GAP, PageLayout
 
@@ -75,6 +77,7 @@ class PageCanvas(QAbstractScrollArea):
         self.page = 0
         self.layout_: PageLayout | None = None
         self._pending: dict[Key, Future[Any]] = {}
+        self._prefetching: set[Key] = set()
         self._failed: dict[int, str] = {}
         self._links: dict[int, list[PageLink]] = {}
         self._words: dict[int, list[Word]] = {}
@@ -165,6 +168,13 @@ class PageCanvas(QAbstractScrollArea):
         self.rotation = (self.rotation + degrees) % 360
         self._relayout()
 
+    def set_sizes(self, sizes: tuple[tuple[float, float], ...]) -> None:
+        """The exact page sizes arrived (long documents): lay out again, same place."""
+        if sizes == self.info.page_sizes:
+            return
+        self.info = replace(self.info, page_sizes=sizes, sizes_exact=True)
+        self._relayout()
+
     def set_continuous(self, on: bool) -> None:
         page = self.page
         self.continuous = on
@@ -251,13 +261,18 @@ class PageCanvas(QAbstractScrollArea):
                 if 0 <= n < self.info.page_count and self._key(n) not in wanted:
                     wanted[self._key(n)] = True
         for key, future in list(self._pending.items()):
-            if key not in wanted and future.cancel():
+            # Gone from view: drop it. Asked for ahead and now on screen: ask again, sooner.
+            promote = wanted.get(key) is False and key in self._prefetching
+            if (key not in wanted or promote) and future.cancel():
                 del self._pending[key]
+                self._prefetching.discard(key)
         for key, prefetch in wanted.items():
             if key.page in self._failed or key in self._pending or self.cache.get(key):
                 continue
+            if prefetch:
+                self._prefetching.add(key)
             future = self.worker.render(
-                self.doc_id, key.page, key.zoom, key.rotation, prefetch=prefetch
+                self.doc_id, key.page, key.zoom, key.rotation, prefetch=prefetch, convert=to_image
             )
             self._pending[key] = future
             when_done(
@@ -269,12 +284,10 @@ class PageCanvas(QAbstractScrollArea):
         for n in visible:
             self._fetch_links(n)
 
-    def _rendered(self, key: Key, done: tuple[RenderResult, bytes]) -> None:
+    def _rendered(self, key: Key, done: tuple[RenderResult, QImage]) -> None:
         self._pending.pop(key, None)
-        result, samples = done
-        image = QImage(
-            samples, result.width, result.height, result.stride, QImage.Format.Format_RGB888
-        ).copy()
+        self._prefetching.discard(key)
+        _result, image = done
         image.setDevicePixelRatio(key.zoom / self.scale if self.scale else 1.0)
         self.cache.put(key, image)
         if self.layout_ is not None and key.page in self.visible_pages():
@@ -282,6 +295,7 @@ class PageCanvas(QAbstractScrollArea):
 
     def _render_error(self, key: Key, error: UserError) -> None:
         self._pending.pop(key, None)
+        self._prefetching.discard(key)
         self._failed[key.page] = error.message
         self.render_failed.emit(key.page, error.message)
         self.viewport().update()

@@ -17,8 +17,9 @@ from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QListView, QTabWidget, QTreeView, QWidget
 
 from aspire_desktop.core.documents.pdf import DocumentInfo, OutlineEntry, RenderResult
-from aspire_desktop.core.documents.worker import DocumentWorker
+from aspire_desktop.core.documents.worker import BACKGROUND, DocumentWorker
 from aspire_desktop.ui.background import when_done
+from aspire_desktop.ui.images import to_image
 
 PAGE_ROLE = Qt.ItemDataRole.UserRole + 1
 _Index = QModelIndex | QPersistentModelIndex
@@ -127,15 +128,13 @@ class ThumbnailModel(QAbstractListModel):
         w, _ = self.info.page_sizes[page]
         zoom = self.WIDTH / w
 
-        def done(result: tuple[RenderResult, bytes]) -> None:
-            r, samples = result
-            image = QImage(samples, r.width, r.height, r.stride, QImage.Format.Format_RGB888)
-            self._images[page] = QPixmap.fromImage(image.copy())
+        def done(result: tuple[RenderResult, QImage]) -> None:
+            self._images[page] = QPixmap.fromImage(result[1])
             index = self.index(page, 0)
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
         when_done(
-            self.worker.render(self.info.doc_id, page, zoom, prefetch=True),
+            self.worker.render(self.info.doc_id, page, zoom, priority=BACKGROUND, convert=to_image),
             self,
             done,
             lambda _e: None,
@@ -162,7 +161,9 @@ class Sidebar(QTabWidget):
         self.thumb_view.setObjectName("thumbnailView")
         self.thumb_view.setAccessibleName("Page thumbnails")
         self.thumb_view.setModel(self.thumbnails)
-        self.thumb_view.setUniformItemSizes(False)
+        # Laying out hundreds of thumbnails is quick when they are all one size.
+        self.thumb_view.setUniformItemSizes(len(set(info.page_sizes)) == 1)
+        self.thumb_view.setLayoutMode(QListView.LayoutMode.Batched)
         self.thumb_view.setIconSize(QSize(ThumbnailModel.WIDTH, ThumbnailModel.WIDTH * 2))
         self.thumb_view.setViewMode(QListView.ViewMode.IconMode)
         self.thumb_view.setFlow(QListView.Flow.TopToBottom)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,10 @@ class DocumentView(QWidget):
         self.title = title
         self.document_key = document_key
         self.doc_id = next(_doc_ids)
+        # Ask for the document (and where the reader was) first: the host opens it
+        # while the tab is being built.
+        opening = ctx.documents.open(self.doc_id, path)
+        self._position = ctx.userdata(lambda u: u.position(document_key))
         self.info: DocumentInfo | None = None
         self.canvas: PageCanvas | None = None
         self._start_page = start_page
@@ -139,7 +144,12 @@ class DocumentView(QWidget):
         self.find_bar = self._build_find_bar()
         self.find_bar.hide()
         lay.addWidget(self.find_bar)
-        self._open()
+        self.sidebar: Sidebar | None = None
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(800)
+        self._save_timer.timeout.connect(self._save_position_now)
+        when_done(opening, self, self._opened, self._open_failed)
 
     # Building ---------------------------------------------------------------------------
     def _build_toolbar(self) -> QWidget:
@@ -285,6 +295,7 @@ class DocumentView(QWidget):
         self._open(password)
 
     def _opened(self, info: DocumentInfo) -> None:
+        """Show the pages at once; the sidebar is built after the first page is painted."""
         self.info = info
         self.password_box.hide()
         self.canvas = PageCanvas(self.ctx.documents, info)
@@ -293,8 +304,6 @@ class DocumentView(QWidget):
         self.canvas.page_painted.connect(self.page_shown)
         self.canvas.link_clicked.connect(self._link_clicked)
         self.canvas.scale_changed.connect(self._scale_changed)
-        self.sidebar = Sidebar(self.ctx.documents, info)
-        self.sidebar.page_requested.connect(self.go_to)
         self.text_view = QTextBrowser()
         self.text_view.setObjectName("textView")
         self.text_view.setAccessibleName("Text of this page")
@@ -305,8 +314,13 @@ class DocumentView(QWidget):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.canvas)
         self.pages.addWidget(self.text_view)
+        # The sidebar's place is kept from the start, so the pages do not move when it
+        # is filled (after the first page is painted).
+        self.sidebar_slot = QWidget()
+        self.sidebar_slot.setObjectName("sidebarSlot")
+        QVBoxLayout(self.sidebar_slot).setContentsMargins(0, 0, 0, 0)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.sidebar_slot)
         self.splitter.addWidget(self.pages)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([220, 800])
@@ -317,23 +331,44 @@ class DocumentView(QWidget):
         self.toolbar.setEnabled(True)
         if info.repaired:
             self.ctx_note("This file was damaged; ASPire Desktop repaired it to show it.")
-        when_done(
-            self.ctx.documents.call("outline", self.doc_id, doc_id=self.doc_id),
-            self,
-            self.sidebar.set_outline,
-            lambda _e: self.sidebar.set_outline([]),
-        )
+        self.canvas.page_painted.connect(self._build_sidebar)
         if self._start_page is not None:
             self._restore((self._start_page, None))
         else:
-            when_done(
-                self.ctx.userdata(lambda u: u.position(self.document_key)),
-                self,
-                self._restore,
-                lambda _e: self._restore(None),
-            )
+            when_done(self._position, self, self._restore, lambda _e: self._restore(None))
         self.canvas.setFocus()
         self.opened.emit()
+
+    def _build_sidebar(self, _page: int) -> None:
+        """The outline and thumbnails, once the first page is on screen."""
+        if self.sidebar is not None or self.info is None or self.canvas is None:
+            return
+        self.canvas.page_painted.disconnect(self._build_sidebar)
+        if not self.info.sizes_exact:
+            when_done(
+                self.ctx.documents.call("page_sizes", self.doc_id, doc_id=self.doc_id),
+                self,
+                self._sizes_measured,
+                lambda _e: None,
+            )
+        self.sidebar = Sidebar(self.ctx.documents, self.info)
+        self.sidebar.page_requested.connect(self.go_to)
+        self.sidebar_slot.layout().addWidget(self.sidebar)
+        self.sidebar.show_page(self.page)
+        sidebar = self.sidebar
+        when_done(
+            self.ctx.documents.call("outline", self.doc_id, doc_id=self.doc_id),
+            self,
+            sidebar.set_outline,
+            lambda _e: sidebar.set_outline([]),
+        )
+
+    def _sizes_measured(self, sizes: tuple[tuple[float, float], ...]) -> None:
+        assert self.info is not None and self.canvas is not None
+        self.info = replace(self.info, page_sizes=sizes, sizes_exact=True)
+        self.canvas.set_sizes(sizes)
+        if self.sidebar is not None:
+            self.sidebar.thumbnails.info = self.info
 
     def ctx_note(self, text: str) -> None:
         """A quiet line above the pages (e.g. the file had to be repaired)."""
@@ -353,6 +388,7 @@ class DocumentView(QWidget):
             self.canvas.set_mode(mode)
             self._sync_zoom_box()
         self.go_to(pos[0] if pos else 0)
+        self._page_changed(self.canvas.page)
         self._moved_by_user = False
         self.ready.emit()
 
@@ -360,8 +396,7 @@ class DocumentView(QWidget):
     def go_to(self, page: int) -> None:
         self._moved_by_user = True
         if self.canvas is not None:
-            self.canvas.go_to(page)
-            self._page_changed(self.canvas.page)
+            self.canvas.go_to(page)  # emits page_changed when the page changes
 
     def next_page(self) -> None:
         if self.canvas is not None:
@@ -398,12 +433,18 @@ class DocumentView(QWidget):
         self.prev_button.setEnabled(page > 0)
         self.next_button.setEnabled(page < self.info.page_count - 1)
         self.last_button.setEnabled(page < self.info.page_count - 1)
-        self.sidebar.show_page(page)
+        if self.sidebar is not None and self.sidebar.isVisible():
+            self.sidebar.show_page(page)
         if self.pages.currentWidget() is self.text_view:
             self._load_text()
         self._save_position()
 
     def _save_position(self) -> None:
+        """Remember the place soon (not on every page turn: a write is a disk sync)."""
+        self._save_timer.start()
+
+    def _save_position_now(self) -> None:
+        self._save_timer.stop()
         if self.info is None or self.canvas is None:
             return
         page, count = self.canvas.page, self.info.page_count
@@ -469,8 +510,8 @@ class DocumentView(QWidget):
     def toggle_sidebar(self) -> None:
         if self.info is None:
             return
-        visible = not self.sidebar.isVisible()
-        self.sidebar.setVisible(visible)
+        visible = not self.sidebar_slot.isVisible()
+        self.sidebar_slot.setVisible(visible)
         self.sidebar_button.setChecked(visible)
 
     # Text view --------------------------------------------------------------------------
@@ -742,6 +783,8 @@ class DocumentView(QWidget):
 
     # Closing ----------------------------------------------------------------------------
     def close_document(self) -> None:
+        if self._save_timer.isActive():
+            self._save_position_now()
         if self.canvas is not None:
             self.canvas.forget()
         self.ctx.documents.close(self.doc_id)
