@@ -6,7 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aspire_desktop.core.errors import UserError
 from aspire_desktop.core.paths import Paths
@@ -30,6 +30,9 @@ class AppContext:
     )
     _general: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="background")
+    )
+    _network: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="network")
     )
     _userdata: Future[tuple[UserData, UserError | None]] | None = None
     _closed: bool = False
@@ -68,6 +71,22 @@ class AppContext:
             return self._dropped()
         return self._general.submit(fn)
 
+    def network(self, fn: Callable[[], T]) -> Future[T]:
+        """Work that waits on the network (sync): its own thread, never the UI's."""
+        if self._closed:
+            return self._dropped()
+        return self._network.submit(fn)
+
+    def settings(self) -> Any:
+        """The effective sync settings (the user's own, under any central policy)."""
+        from aspire_desktop.core.settings import read_settings
+
+        return read_settings(self.paths.userdata_db)
+
+    def locked(self, key: str) -> str | None:
+        """Where a setting is fixed by central policy (None: the user may change it)."""
+        return None
+
     def file_path(self, sha256: str, media_type: str) -> Path | None:
         return self.store.file_path(self.content, sha256, media_type)
 
@@ -78,6 +97,7 @@ class AppContext:
         if self._documents is not None:
             self._documents.shutdown()
         self._general.shutdown(wait=True, cancel_futures=True)
+        self._network.shutdown(wait=False, cancel_futures=True)
         if self._userdata is not None:
 
             def close() -> None:

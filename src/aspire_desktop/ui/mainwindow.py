@@ -114,6 +114,12 @@ class MainWindow(QMainWindow):
         self.bookmarks_panel.open_bookmark.connect(self.open_bookmark)
         self.bookmarks_panel.open_recent.connect(self.open_recent)
         self.library.detail.bookmark_requested.connect(self.add_bookmark_here)
+
+        from aspire_desktop.ui.sync import SyncController
+
+        self.sync = SyncController(self)
+        self.statusBar().addPermanentWidget(self.sync.widget)
+        self.statusBar().addPermanentWidget(self.sync.status_label)
         self._build_menus()
         state = self._state.value("window/state")
         if isinstance(state, QByteArray):
@@ -195,6 +201,8 @@ class MainWindow(QMainWindow):
             file_menu, "&Close tab", self.close_current_tab, "Ctrl+W", keys.Close
         )
         file_menu.addSeparator()
+        self.sync_action = self._action(file_menu, "&Sync now", self.sync_now, "Ctrl+R")
+        file_menu.addSeparator()
         self._action(file_menu, "&Import bookmarks…", self.import_bookmarks)
         self._action(file_menu, "&Export bookmarks…", lambda: self.export_bookmarks(False))
         self._action(file_menu, "Export bookmarks as &text…", lambda: self.export_bookmarks(True))
@@ -209,6 +217,8 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         self._action(edit_menu, "&Find / filter", self.focus_filter, "Ctrl+F")
         self._action(edit_menu, "Add &bookmark…", self.add_bookmark_here, "Ctrl+D")
+        edit_menu.addSeparator()
+        self._action(edit_menu, "&Preferences…", self.show_preferences, "Ctrl+,")
 
         view_menu = bar.addMenu("&View")
         self._action(view_menu, "&Categories", self.category_view.setFocus, "Ctrl+1")
@@ -255,6 +265,7 @@ class MainWindow(QMainWindow):
             self,
             self._content_verified,
         )
+        self.sync.refresh_status()
         self._check_network()
         self._network_timer = QTimer(self)
         self._network_timer.setInterval(30_000)
@@ -321,6 +332,36 @@ class MainWindow(QMainWindow):
             self.online_label.setText(
                 "Online" if online else "Offline: using the copy on this computer"
             )
+        self.sync.network_changed(online)
+
+    # Sync ----------------------------------------------------------------------------
+    def sync_now(self) -> None:
+        if not self.sync.start():
+            self.statusBar().showMessage("A sync is already running.", 5000)
+
+    def content_updated(self, result: Any) -> None:
+        """A sync switched to new content: show it, and what is new."""
+        from aspire_desktop.ui.sync import WhatsNewDialog
+
+        old = self.ctx.content
+        self.ctx.content = self.ctx.store.open_current()
+        self.reload_content()
+        old.reader.close()
+        reader = self.ctx.content.reader
+
+        def title_of(resource_id: str) -> str | None:
+            detail = reader.detail(resource_id)
+            return None if detail is None else detail.title
+
+        self.whats_new = WhatsNewDialog(result, title_of, self)
+        self.whats_new.open()
+
+    def show_preferences(self) -> Any:
+        from aspire_desktop.ui.preferences import PreferencesDialog
+
+        dialog = PreferencesDialog(self.ctx, self)
+        dialog.open()
+        return dialog
 
     def reload_content(self) -> None:
         from aspire_desktop.ui.library import content_status
