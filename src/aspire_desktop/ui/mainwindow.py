@@ -115,6 +115,26 @@ class MainWindow(QMainWindow):
         self.bookmarks_panel.open_recent.connect(self.open_recent)
         self.library.detail.bookmark_requested.connect(self.add_bookmark_here)
 
+        from PySide6.QtWidgets import QLineEdit, QSizePolicy, QToolBar
+
+        bar = QToolBar("Search")
+        bar.setObjectName("searchBar")
+        bar.setMovable(False)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("searchEdit")
+        self.search_edit.setAccessibleName("Search the whole library")
+        self.search_edit.setPlaceholderText("Search the whole library (Ctrl+K)")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setFixedWidth(360)
+        self.search_edit.textChanged.connect(self.search_changed)
+        self.search_edit.returnPressed.connect(self._search_enter)
+        bar.addWidget(self.search_edit)
+        self.addToolBar(bar)
+        self.search_panel: Any = None
+
         from aspire_desktop.ui.sync import SyncController
 
         self.sync = SyncController(self)
@@ -216,6 +236,7 @@ class MainWindow(QMainWindow):
         self.undo_action = undo
         edit_menu.addSeparator()
         self._action(edit_menu, "&Find / filter", self.focus_filter, "Ctrl+F")
+        self._action(edit_menu, "&Search the library", self.focus_search, "Ctrl+K")
         self._action(edit_menu, "Add &bookmark…", self.add_bookmark_here, "Ctrl+D")
         edit_menu.addSeparator()
         self._action(edit_menu, "&Preferences…", self.show_preferences, "Ctrl+,")
@@ -266,6 +287,7 @@ class MainWindow(QMainWindow):
             self._content_verified,
         )
         self.sync.refresh_status()
+        self._ensure_search_panel()  # so search works at once, with the shipped index
         self._check_network()
         self._network_timer = QTimer(self)
         self._network_timer.setInterval(30_000)
@@ -334,6 +356,57 @@ class MainWindow(QMainWindow):
             )
         self.sync.network_changed(online)
 
+    # Search --------------------------------------------------------------------------
+    def _ensure_search_panel(self) -> Any:
+        if self.search_panel is None:
+            from aspire_desktop.ui.search import SearchPanel
+
+            self.search_panel = SearchPanel(self.ctx)
+            self.search_panel.open_hit.connect(self.open_search_hit)
+            self.search_panel.open_index()
+        return self.search_panel
+
+    def _show_search_tab(self) -> None:
+        panel = self._ensure_search_panel()
+        if self.tabs.indexOf(panel) < 0:
+            self.tabs.insertTab(1, panel, "Search")
+            self.tabs.tabBar().setTabButton(1, self.tabs.tabBar().ButtonPosition.RightSide, None)
+        self.tabs.setCurrentWidget(panel)
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def search_changed(self, text: str) -> None:
+        if text.strip():
+            self._show_search_tab()
+        self._ensure_search_panel().set_query(text)
+
+    def _search_enter(self) -> None:
+        panel = self._ensure_search_panel()
+        panel.run()
+        panel.tree.setFocus()
+
+    def open_search_hit(self, resource_id: str, page: int | None, words: tuple[str, ...]) -> None:
+        """Open a result at its page, with the matched words marked."""
+        detail = self.ctx.content.reader.detail(resource_id)
+        if detail is None or detail.main_file is None or not detail.main_file.cached:
+            self.tabs.setCurrentIndex(0)
+            self.library.show_and_select(resource_id)
+            return
+        view = self.open_resource(resource_id, page)
+        if view is None or not words or page is None:
+            return
+        mark = max(words, key=len)
+
+        def place() -> None:
+            view.find_again(page, mark)
+
+        if view.info is not None:
+            place()
+        else:
+            view.ready.connect(place)
+
     # Sync ----------------------------------------------------------------------------
     def sync_now(self) -> None:
         if not self.sync.start():
@@ -346,6 +419,9 @@ class MainWindow(QMainWindow):
         old = self.ctx.content
         self.ctx.content = self.ctx.store.open_current()
         self.reload_content()
+        if self.search_panel is not None:
+            self.search_panel.reload_categories()
+            self.search_panel.open_index()  # and index new or changed documents
         old.reader.close()
         reader = self.ctx.content.reader
 
@@ -650,9 +726,9 @@ class MainWindow(QMainWindow):
         self.open_resource(USER_GUIDE_ID)
 
     def close_tab(self, index: int) -> None:
-        if index <= 0:
-            return
         view = self.tabs.widget(index)
+        if index <= 0 or view is self.search_panel:
+            return
         self.tabs.removeTab(index)
         if hasattr(view, "close_document"):
             view.close_document()
@@ -705,4 +781,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
+        if self.built and self.search_panel is not None:
+            self.search_panel.stop_indexing()
         super().closeEvent(event)
