@@ -47,7 +47,15 @@ class HtmlDelegate(QStyledItemDelegate):
         doc = QTextDocument()
         doc.setDefaultFont(option.font)
         doc.setHtml(index.data(HTML_ROLE) or html.escape(index.data() or ""))
-        doc.setTextWidth(max(100, option.rect.width() - 8))
+        width = option.rect.width()
+        view = option.widget
+        if width <= 0 and isinstance(view, QTreeView):  # sizeHint: no rectangle yet
+            depth = 0
+            parent = index.parent()
+            while parent.isValid():
+                depth, parent = depth + 1, parent.parent()
+            width = view.viewport().width() - view.indentation() * (depth + 1)
+        doc.setTextWidth(max(200, width - 8))
         return doc
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
@@ -216,7 +224,13 @@ class SearchPanel(QWidget):
                 hit.title_snippet.html() if hit.title_snippet.has_match else html.escape(hit.title)
             )
             where = ", ".join(hit.matched_in)
-            pages = f"; {hit.page_count} pages match" if hit.page_count else ""
+            pages = (
+                ""
+                if not hit.page_count
+                else "; 1 page matches"
+                if hit.page_count == 1
+                else f"; {hit.page_count} pages match"
+            )
             status = " · superseded" if hit.status == "superseded" else ""
             item = QStandardItem()
             item.setData(
@@ -241,7 +255,11 @@ class SearchPanel(QWidget):
             self.model.appendRow(item)
         n = len(results.hits)
         found = f"{n}{'+' if results.more else ''} resource{'s' if n != 1 else ''}"
-        also = "".join(f" (also searched for “{b}”)" for _a, b in results.expansions[:3])
+        also = "".join(
+            f" (also searched for “{b}”)"
+            for a, b in results.expansions[:3]
+            if a.casefold() != b.casefold()
+        )
         self.summary.setText(
             f"{found} for “{results.query}”{also}."
             if n
