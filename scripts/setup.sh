@@ -19,7 +19,12 @@ libglib2.0-0 libxkbcommon0 fonts-dejavu-core libxcb-cursor0 libxcb-icccm4 libxcb
 libxcb-keysyms1 libxcb-render-util0 libxcb-render0 libxcb-shape0 libxcb-util1 libxcb-xkb1
 libxkbcommon-x11-0"
 if [ "$mode" = test ]; then
-  PKGS="$PKGS xvfb xauth"
+  # Xvfb for the real-window tests; nginx (started by the sync tests themselves on a
+  # loopback port) and the minisign tool (signatures checked against it) for sync.
+  PKGS="$PKGS xvfb xauth nginx-light minisign"
+  # Installer tests: binutils (as, ld, readelf) for the frozen build and the .deb;
+  # wixl and msitools build and read the MSI.
+  PKGS="$PKGS binutils wixl msitools"
 fi
 
 missing=""
@@ -41,7 +46,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 extras=""
-[ "$mode" = test ] && extras="[test]"
+[ "$mode" = test ] && extras="[test,build]"
 stamp=".venv/.installed$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "Installing ASPire Desktop$extras into .venv"

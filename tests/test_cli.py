@@ -204,8 +204,10 @@ def test_doctor_json(baseline: Path, isolated_home: Path) -> None:
         "baseline content",
         "current content",
         "catalogue and cached files",
+        "search index",
         "user database",
         "data folder writable",
+        "central policy",
     ]
     assert all(c["ok"] and c["what_to_do"] == "" for c in report["checks"])
     assert report["content"]["version"] == 1
@@ -355,6 +357,7 @@ def test_pack_builds_content(tmp_path: Path) -> None:
         layout.CATALOGUE,
         layout.MANIFEST,
         layout.FILES,
+        "search.sqlite",  # the prebuilt search index: derived, so not in SHA256SUMS
     ]
     manifest = json.loads((out / layout.MANIFEST).read_text(encoding="utf-8"))
     assert manifest == {"format": 1, "version": 1, "issued": "2026-11-26", "label": "test"}

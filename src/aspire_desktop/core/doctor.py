@@ -1,4 +1,4 @@
-"""Health checks for ``aspire-desktop doctor`` (and, later, the diagnostics page)."""
+"""Health checks for ``aspire-desktop doctor`` and the diagnostics page (Help ▸ Diagnostics)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Any
 
-from aspire_desktop import __version__
+from aspire_desktop import APP_NAME, __version__
 from aspire_desktop.core.errors import UserError
 from aspire_desktop.core.paths import Paths, baseline_dir
-from aspire_desktop.core.store.content import ContentStore, verify_version
+from aspire_desktop.core.policy import Policy, effective_settings, load_policy
+from aspire_desktop.core.store.content import ContentStore, OpenedContent, verify_version
 from aspire_desktop.core.userdata.store import check_file
 
 
@@ -42,8 +43,9 @@ def versions() -> dict[str, str]:
     }
 
 
-def run(paths: Paths) -> dict[str, Any]:
+def run(paths: Paths, policy: Policy | None = None) -> dict[str, Any]:
     """Run every check; the report is JSON-ready and has ``ok`` true only if all pass."""
+    policy = load_policy() if policy is None else policy
     checks: list[Check] = []
     content: dict[str, Any] = {}
     base = baseline_dir()
@@ -89,6 +91,7 @@ def run(paths: Paths) -> dict[str, Any]:
                 else "",
             )
         )
+        checks.append(_search_check(paths, opened))
         opened.reader.close()
     problems = check_file(paths.userdata_db)
     checks.append(
@@ -110,6 +113,7 @@ def run(paths: Paths) -> dict[str, Any]:
             "" if writable else "Check the folder's permissions or choose another with --data-dir.",
         )
     )
+    checks.append(_policy_check(policy))
     return {
         "ok": all(c.ok for c in checks),
         "versions": versions(),
@@ -122,8 +126,75 @@ def run(paths: Paths) -> dict[str, Any]:
             "portable": paths.portable,
         },
         "content": content,
+        "sync": _last_sync(paths),
+        "policy": policy.to_json(),
+        "settings": [e.to_json() for e in effective_settings(paths.userdata_db, policy).all()],
         "checks": [asdict(c) for c in checks],
     }
+
+
+def _search_check(paths: Paths, opened: OpenedContent) -> Check:
+    from aspire_desktop.core.search.library import health
+
+    found = health(paths, opened)
+    return Check("search index", found.ok, found.detail, found.what_to_do)
+
+
+def _policy_check(policy: Policy) -> Check:
+    if policy.problems:
+        return Check(
+            "central policy",
+            False,
+            "; ".join(map(str, policy.problems)),
+            "Ask your IT team to correct the policy (see the deployment guide); "
+            "the rest of the policy still applies.",
+        )
+    return Check(
+        "central policy",
+        True,
+        "read from " + ", ".join(policy.sources) if policy.sources else "none set",
+    )
+
+
+def _last_sync(paths: Paths) -> dict[str, Any]:
+    """When the feed was last checked and last changed the content (None: never)."""
+    try:
+        from aspire_desktop.core.sync.state import load_state
+    except ImportError:  # a build without sync
+        return {"last_checked": None, "last_synced": None}
+    state = load_state(paths.content_dir)
+    return {"last_checked": state.last_checked, "last_synced": state.last_synced}
+
+
+def format_text(report: dict[str, Any]) -> str:
+    """The report as plain text: what ``doctor`` prints and the diagnostics page copies."""
+    lines = [f"{APP_NAME} {__version__}"]
+    lines += [f"  {name}: {value}" for name, value in report["versions"].items()]
+    lines.append("Folders:")
+    lines += [f"  {name}: {value}" for name, value in report["paths"].items()]
+    if report["content"]:
+        c = report["content"]
+        lines.append(f"Content: version {c['version']}, issued {c['issued']} ({c['label']})")
+    sync = report["sync"]
+    lines.append(
+        f"Last sync: {sync['last_synced'] or 'never'} "
+        f"(feed last checked: {sync['last_checked'] or 'never'})"
+    )
+    lines.append("Settings in force:")
+    for s in report["settings"]:
+        locked = ", locked" if s["locked"] else ""
+        lines.append(f"  {s['label']} ({s['name']}): {s['shown']}  [{s['source']}{locked}]")
+    lines.append(
+        "Central policy read from: " + (", ".join(report["policy"]["sources"]) or "nowhere")
+    )
+    lines.append("Checks:")
+    for check in report["checks"]:
+        mark = "ok     " if check["ok"] else "PROBLEM"
+        lines.append(f"  [{mark}] {check['name']}: {check['detail']}")
+        if check["what_to_do"]:
+            lines.append(f"            what to do: {check['what_to_do']}")
+    lines.append("All checks passed." if report["ok"] else "Some checks found problems.")
+    return "\n".join(lines)
 
 
 def _writable(paths: Paths) -> bool:

@@ -1,8 +1,10 @@
-"""Build a content version folder from an authored catalogue source.
+"""Build a content version folder: from an authored catalogue source, or from a feed.
 
-Used for the shipped baseline (``aspire-pack content resources/catalogue.toml OUT``),
-for the large generated catalogues the tests and benchmarks use, and later by the
-publisher tool.
+A content version is always made from a feed manifest (``write_version``): sync does it
+with a manifest it downloaded, and ``build_content`` (the shipped baseline,
+``aspire-pack content resources/catalogue.toml OUT``, and the generated samples the tests
+and benchmarks use) first prepares the files and the manifest exactly as
+``aspire-pack build`` does, then writes the version the same way.
 """
 
 from __future__ import annotations
@@ -11,62 +13,18 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aspire_desktop.core.catalogue.kinds import kind_label
-from aspire_desktop.core.catalogue.source import (
-    CatalogueSource,
-    SourceError,
-    SourceFile,
-    SourceResource,
-)
+from aspire_desktop.core.catalogue.source import CatalogueSource, SourceResource
 from aspire_desktop.core.store import layout
+
+if TYPE_CHECKING:
+    from aspire_desktop.core.feed.manifest import Manifest
 
 
 def _filter_text(r: SourceResource) -> str:
     return " ".join([r.title, r.summary, kind_label(r.kind), *r.tags]).casefold()
-
-
-def _prepare_file(f: SourceFile, title: str, files_dir: Path, work: Path) -> dict[str, object]:
-    """Copy (or render) one file into files/ under its hash; return its catalogue row."""
-    try:
-        return _copy_file(f, title, files_dir, work)
-    except FileNotFoundError as exc:
-        raise SourceError(f"{f.path} does not exist (any more).", "Check the path.") from exc
-
-
-def _copy_file(f: SourceFile, title: str, files_dir: Path, work: Path) -> dict[str, object]:
-    row: dict[str, object] = {"role": f.role, "name": f.name, "media_type": f.media_type}
-    if f.path is None:
-        return row | {"cached": False}
-    if f.path.suffix.lower() == ".md":
-        from aspire_desktop.core.documents.authoring import render_markdown_pdf
-
-        rendered = work / f.name
-        page_count: int | None = render_markdown_pdf(f.path, rendered, title=title)
-        data_path = rendered
-    else:
-        data_path = f.path
-        page_count = _page_count(data_path) if f.media_type == "application/pdf" else None
-    sha = layout.sha256_file(data_path)
-    target = files_dir / layout.file_name(sha, f.media_type)
-    if not target.exists():
-        shutil.copyfile(data_path, target)
-    return row | {
-        "cached": True,
-        "sha256": sha,
-        "size": data_path.stat().st_size,
-        "page_count": page_count,
-    }
-
-
-def _page_count(path: Path) -> int:
-    import pymupdf
-
-    try:
-        with pymupdf.open(path) as doc:
-            return int(doc.page_count)
-    except RuntimeError as exc:  # pymupdf's FileDataError, EmptyFileError, FileNotFoundError
-        raise SourceError(f"{path} cannot be opened as a PDF ({exc}).", "Replace it.") from exc
 
 
 def write_catalogue(
@@ -149,30 +107,54 @@ def write_catalogue(
     db.close()
 
 
-def build_content(source: CatalogueSource, out_dir: Path, *, label: str = "baseline") -> Path:
+def write_version(
+    folder: Path,
+    manifest: Manifest,
+    manifest_bytes: bytes,
+    signature: bytes | None,
+    *,
+    label: str,
+) -> None:
+    """Write the catalogue, checksums and ``content.json`` of a version into ``folder``,
+    whose ``files/`` already holds every file the manifest delivers (checked)."""
+    from aspire_desktop.core.feed.manifest import SIGNATURE_NAME, sha256_bytes
+
+    write_catalogue(manifest.catalogue_source(), folder / layout.CATALOGUE, manifest.file_rows())
+    if signature is not None:  # a copy of a signed manifest is worth keeping, for audit
+        suffix = SIGNATURE_NAME.removeprefix("manifest.json")
+        (folder / layout.FEED_MANIFEST).write_bytes(manifest_bytes)
+        (folder / (layout.FEED_MANIFEST + suffix)).write_bytes(signature)
+    write_checksums(folder, {f.local_name: f.sha256 for f in manifest.files})
+    # Versions made from a signed feed record which manifest they are (sync compares it).
+    signed_sha = sha256_bytes(manifest_bytes) if signature is not None else ""
+    layout.write_version_info(folder, manifest.version, manifest.issued_date, label, signed_sha)
+
+
+def build_content(
+    source: CatalogueSource, out_dir: Path, *, label: str = "baseline", search_index: bool = True
+) -> Path:
     """Build a complete content version at ``out_dir`` (replaced if it exists).
 
     Everything is written to a temporary folder beside ``out_dir`` and moved into place
-    at the end, so a failed build never leaves a half-written version.
+    at the end, so a failed build never leaves a half-written version. With
+    ``search_index``, the folder also gets a prebuilt search index (``search.sqlite``,
+    derived data, not in ``SHA256SUMS``), so search works from the first start.
     """
+    from aspire_desktop.core.feed.build import make_manifest, prepare_files
+    from aspire_desktop.core.feed.manifest import dump_manifest
+
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".build-", dir=out_dir.parent))
     stage.chmod(0o755)  # the baseline is shared by every user of the machine
     try:
-        files_dir = stage / layout.FILES
-        files_dir.mkdir()
-        work = stage / ".work"
-        work.mkdir()
-        files = {
-            r.id: [_prepare_file(f, r.title, files_dir, work) for f in r.files]
-            for r in source.resources
-            if r.files
-        }
-        shutil.rmtree(work)
-        write_catalogue(source, stage / layout.CATALOGUE, files)
-        write_checksums(stage)
-        layout.write_version_info(stage, source.version, source.issued, label)
+        prepared = prepare_files(source, stage / layout.FILES)
+        manifest = make_manifest(source, prepared)
+        write_version(stage, manifest, dump_manifest(manifest), None, label=label)
+        if search_index:
+            from aspire_desktop.core.search.library import build_prebuilt
+
+            build_prebuilt(stage)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(stage, out_dir)
@@ -182,8 +164,12 @@ def build_content(source: CatalogueSource, out_dir: Path, *, label: str = "basel
     return out_dir
 
 
-def write_checksums(folder: Path) -> None:
+def write_checksums(folder: Path, known: dict[str, str] | None = None) -> None:
+    """``SHA256SUMS`` of the catalogue and every file; ``known`` maps file names to
+    checksums already verified (files named by their hash need no second reading)."""
+    known = known or {}
     lines = [f"{layout.sha256_file(folder / layout.CATALOGUE)}  {layout.CATALOGUE}"]
     for path in sorted((folder / layout.FILES).iterdir()):
-        lines.append(f"{layout.sha256_file(path)}  {layout.FILES}/{path.name}")
+        digest = known.get(path.name) or layout.sha256_file(path)
+        lines.append(f"{digest}  {layout.FILES}/{path.name}")
     (folder / layout.CHECKSUMS).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -2,10 +2,13 @@
 
 A content version is a folder::
 
-    content.json        what this is: format, version number, issue date, label
+    content.json        what this is: format, version number, issue date, label, and
+                        the sha256 of the feed manifest it was made from
     catalogue.sqlite    the catalogue (see catalogue.models)
     files/<sha256>.pdf  cached documents, named by their content hash
     SHA256SUMS          checksums of the catalogue and every file, sha256sum format
+    feed-manifest.json  in versions made by sync: the signed feed manifest this version
+                        was made from, with its signature beside it (kept for audit)
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ MANIFEST = "content.json"
 CATALOGUE = "catalogue.sqlite"
 FILES = "files"
 CHECKSUMS = "SHA256SUMS"
+FEED_MANIFEST = "feed-manifest.json"
 
 _EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 
@@ -46,6 +50,8 @@ class VersionInfo:
     version: int
     issued: str
     label: str
+    #: sha256 of the feed manifest this version was made from ("" when unknown).
+    manifest_sha256: str = ""
 
     @property
     def catalogue(self) -> Path:
@@ -76,9 +82,24 @@ def read_version_info(folder: Path) -> VersionInfo:
     version = data.get("version")
     if not isinstance(version, int):
         raise ValueError(f"{folder / MANIFEST}: no version number")
-    return VersionInfo(folder, version, str(data.get("issued", "")), str(data.get("label", "")))
+    return VersionInfo(
+        folder,
+        version,
+        str(data.get("issued", "")),
+        str(data.get("label", "")),
+        str(data.get("manifest_sha256", "")),
+    )
 
 
-def write_version_info(folder: Path, version: int, issued: str, label: str) -> None:
-    data = {"format": CONTENT_FORMAT, "version": version, "issued": issued, "label": label}
+def write_version_info(
+    folder: Path, version: int, issued: str, label: str, manifest_sha256: str = ""
+) -> None:
+    data: dict[str, object] = {
+        "format": CONTENT_FORMAT,
+        "version": version,
+        "issued": issued,
+        "label": label,
+    }
+    if manifest_sha256:
+        data["manifest_sha256"] = manifest_sha256
     (folder / MANIFEST).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
