@@ -121,5 +121,11 @@ class ReadOnlySettings:
         return self.values.get(key, default)
 
 
-def read_settings(userdata_db: Path) -> SyncSettings:
-    return sync_settings(ReadOnlySettings(userdata_db))
+def read_settings(userdata_db: Path, policy: Any = None) -> SyncSettings:
+    """The sync settings in force: central policy (``policy``, else read now) over the
+    user's own settings (read-only) over the defaults."""
+    from aspire_desktop.core.policy import EffectiveSettings, load_policy
+
+    if policy is None:
+        policy = load_policy(report=False)
+    return sync_settings(EffectiveSettings(ReadOnlySettings(userdata_db), policy))

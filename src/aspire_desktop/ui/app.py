@@ -301,6 +301,9 @@ def run_gui(paths: Paths, request: OpenRequest | None = None) -> int:
     app.setApplicationName(APP_NAME)
     app.setDesktopFileName(APP_ID)
     window = MainWindow(None, paths=paths, build=False)
+    from aspire_desktop.ui.collector import MainThreadCollector
+
+    collector = MainThreadCollector(app)
     startup = _Startup(app, window, paths, trace, request)
     startup._keep = _quit_on_signals(app)
     window.on_first_paint = startup.first_paint
@@ -309,4 +312,5 @@ def run_gui(paths: Paths, request: OpenRequest | None = None) -> int:
         code = app.exec()
     finally:
         startup.finish()
+        collector.stop()
     return startup.exit_code if startup.exit_code is not None else code

@@ -36,6 +36,8 @@ class AppContext:
     )
     _userdata: Future[tuple[UserData, UserError | None]] | None = None
     _closed: bool = False
+    #: Central policy, once read (start-up reads it in the background).
+    policy: Any = None
 
     @staticmethod
     def _dropped() -> Future[T]:
@@ -81,11 +83,14 @@ class AppContext:
         """The effective sync settings (the user's own, under any central policy)."""
         from aspire_desktop.core.settings import read_settings
 
-        return read_settings(self.paths.userdata_db)
+        return read_settings(self.paths.userdata_db, self.policy)
 
     def locked(self, key: str) -> str | None:
         """Where a setting is fixed by central policy (None: the user may change it)."""
-        return None
+        if self.policy is None:
+            return None
+        origin = self.policy.locked_by(key)
+        return None if origin is None else str(origin)
 
     def file_path(self, sha256: str, media_type: str) -> Path | None:
         return self.store.file_path(self.content, sha256, media_type)

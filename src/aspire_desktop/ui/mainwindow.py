@@ -287,7 +287,6 @@ class MainWindow(QMainWindow):
             self._content_verified,
         )
         self.sync.refresh_status()
-        self._ensure_search_panel()  # so search works at once, with the shipped index
         self._check_network()
         self._network_timer = QTimer(self)
         self._network_timer.setInterval(30_000)
@@ -306,6 +305,7 @@ class MainWindow(QMainWindow):
         """Central policy was read (its problems are in the log): say so if part is broken."""
         from aspire_desktop.core.errors import UserError
 
+        self.ctx.policy = policy
         if policy.problems:
             self.add_notice(
                 UserError(
@@ -318,6 +318,9 @@ class MainWindow(QMainWindow):
         self.add_notice(error)
 
     def _requests_loaded(self, requested: set[str]) -> None:
+        # The search index opens once user data is ready (never two threads starting up
+        # their libraries at once), so search works at once with the shipped index.
+        self._ensure_search_panel()
         self._userdata_ready = True
         self.library.set_requested(requested)
         self.bookmarks_panel.reload()

@@ -152,7 +152,9 @@ class SearchPanel(QWidget):
     def open_index(self) -> None:
         """Open the index for the content in use (off the UI thread), then bring it up
         to date in the background (new and changed documents only)."""
+        # Imported here, on the UI thread: the background thread then only runs code.
         from aspire_desktop.core.paths import baseline_dir
+        from aspire_desktop.core.search import index, indexer, query, tokens  # noqa: F401
         from aspire_desktop.core.search.library import LibrarySearch
 
         paths, content = self.ctx.paths, self.ctx.content
