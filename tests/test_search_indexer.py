@@ -18,7 +18,12 @@ from aspire_desktop.core.search import schema
 from aspire_desktop.core.search.extract import InlineExtractor, ProcessExtractor
 from aspire_desktop.core.search.index import SearchIndex
 from aspire_desktop.core.search.indexer import Indexer, Progress
-from aspire_desktop.core.search.library import LibrarySearch, health, user_index_path
+from aspire_desktop.core.search.library import (
+    IndexHealth,
+    LibrarySearch,
+    health,
+    user_index_path,
+)
 from aspire_desktop.core.store import layout
 from aspire_desktop.core.store.content import OpenedContent
 from search_pdfs import CRASH, HANG, Doc, content, serve_with_traps
@@ -250,6 +255,14 @@ def opened(folder: Path, *, baseline: bool) -> OpenedContent:
     return OpenedContent(info, CatalogueReader(info.catalogue), is_baseline=baseline)
 
 
+def health_of(paths: paths_module.Paths, folder: Path, *, baseline: bool) -> IndexHealth:
+    current = opened(folder, baseline=baseline)
+    try:
+        return health(paths, current)
+    finally:
+        current.reader.close()
+
+
 BASE = [
     Doc("kept", "Kept", pages=["Badgers in the baseline."]),
     Doc("swapped", "Swapped", pages=["First edition."]),
@@ -275,7 +288,7 @@ def test_the_shipped_content_is_searched_as_it_is(
         search.close()
         current.reader.close()
     assert not user_index_path(paths).exists()
-    assert health(paths, opened(base, baseline=True)).detail.startswith("2 documents (2 pages)")
+    assert health_of(paths, base, baseline=True).detail.startswith("2 documents (2 pages)")
 
 
 def test_a_synced_version_starts_from_the_shipped_index(
@@ -303,7 +316,7 @@ def test_a_synced_version_starts_from_the_shipped_index(
     finally:
         search.close()
         current.reader.close()
-    check = health(paths, opened(synced, baseline=False))
+    check = health_of(paths, synced, baseline=False)
     assert check.ok and "3 documents" in check.detail and str(paths.data_dir) in check.detail
 
 
