@@ -93,6 +93,8 @@ class DocumentView(QWidget):
         self._start_page = start_page
         self.sha256 = sha256
         self._moved_by_user = False
+        #: Open, with the reader's place restored (``ready`` has been emitted).
+        self.is_ready = False
         self._search_serial = 0
         self._hits: list[tuple[int, int]] = []
         self._hit_index = -1
@@ -378,6 +380,7 @@ class DocumentView(QWidget):
     def _restore(self, pos: tuple[int, float | None] | None) -> None:
         assert self.canvas is not None
         if self._moved_by_user:
+            self.is_ready = True
             self.ready.emit()
             return
         if pos is not None and pos[1] is not None:
@@ -390,6 +393,7 @@ class DocumentView(QWidget):
         self.go_to(pos[0] if pos else 0)
         self._page_changed(self.canvas.page)
         self._moved_by_user = False
+        self.is_ready = True
         self.ready.emit()
 
     # Navigation -------------------------------------------------------------------------
