@@ -212,11 +212,13 @@ class BookmarksPanel(QDockWidget):
     open_recent = Signal(object)
     changed = Signal()
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: AppContext, parent: QWidget | None = None, undo_stack: QUndoStack | None = None
+    ) -> None:
         super().__init__("Bookmarks", parent)
         self.ctx = ctx
         self.setObjectName("bookmarksPanel")
-        self.undo_stack = QUndoStack(self)
+        self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
         self.model = BookmarkModel(self._title_of, self)
         self.recent_model = RecentModel(self._title_of, self)
 

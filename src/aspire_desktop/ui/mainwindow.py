@@ -106,44 +106,27 @@ class MainWindow(QMainWindow):
         self.tabs.tabBar().setAccessibleName("Open documents")
         self.setCentralWidget(self.tabs)
 
-        from aspire_desktop.ui.bookmarks import BookmarksPanel
-
-        self.bookmarks_panel = BookmarksPanel(ctx, self)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.bookmarks_panel)
-        self.bookmarks_panel.hide()
-        self.bookmarks_panel.open_bookmark.connect(self.open_bookmark)
-        self.bookmarks_panel.open_recent.connect(self.open_recent)
         self.library.detail.bookmark_requested.connect(self.add_bookmark_here)
 
-        from PySide6.QtWidgets import QLineEdit, QSizePolicy, QToolBar
+        from PySide6.QtGui import QUndoStack
+        from PySide6.QtWidgets import QLineEdit
 
-        bar = QToolBar("Search")
-        bar.setObjectName("searchBar")
-        bar.setMovable(False)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        bar.addWidget(spacer)
+        # The search box sits at the top right of the tabs.
         self.search_edit = QLineEdit()
         self.search_edit.setObjectName("searchEdit")
         self.search_edit.setAccessibleName("Search the whole library")
         self.search_edit.setPlaceholderText("Search the whole library (Ctrl+K)")
         self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.setFixedWidth(360)
+        self.search_edit.setFixedWidth(340)
         self.search_edit.textChanged.connect(self.search_changed)
         self.search_edit.returnPressed.connect(self._search_enter)
-        bar.addWidget(self.search_edit)
-        self.addToolBar(bar)
+        self.tabs.setCornerWidget(self.search_edit, Qt.Corner.TopRightCorner)
         self.search_panel: Any = None
-
-        from aspire_desktop.ui.sync import SyncController
-
-        self.sync = SyncController(self)
-        self.statusBar().addPermanentWidget(self.sync.widget)
-        self.statusBar().addPermanentWidget(self.sync.status_label)
+        # Made after the library is on screen (start_background), not on the start path.
+        self.undo_stack = QUndoStack(self)
+        self.bookmarks_panel: Any = None
+        self.sync: Any = None
         self._build_menus()
-        state = self._state.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
 
         splitter = self._state.value("window/splitter")
         if isinstance(splitter, QByteArray):
@@ -193,17 +176,13 @@ class MainWindow(QMainWindow):
 
     # Menus ---------------------------------------------------------------------------
     def _action(self, menu: Any, text: str, slot: Any, *keys: Any) -> QAction:
-        """A menu action; ``keys`` are standard keys or key strings, all of them bound
-        (a platform's standard binding may be missing or differ, e.g. Close = Ctrl+F4)."""
+        """A menu action bound to every one of ``keys`` (key strings, e.g. "Ctrl+W")."""
         from PySide6.QtGui import QAction, QKeySequence
 
         action = QAction(text, self)
         sequences: list[QKeySequence] = []
         for key in keys:
-            if isinstance(key, QKeySequence.StandardKey):
-                sequences.extend(QKeySequence.keyBindings(key))
-            else:
-                sequences.append(QKeySequence(key))
+            sequences.append(QKeySequence(key))
         unique = list(dict.fromkeys(s for s in sequences if not s.isEmpty()))
         action.setShortcuts(unique)
         action.triggered.connect(slot)
@@ -211,14 +190,13 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_menus(self) -> None:
-        from PySide6.QtGui import QKeySequence
+        from PySide6.QtGui import QAction, QKeySequence
 
-        keys = QKeySequence.StandardKey
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Open PDF file…", self.open_file_dialog, "Ctrl+O", keys.Open)
+        self._action(file_menu, "&Open PDF file…", self.open_file_dialog, "Ctrl+O")
         self.close_action = self._action(
-            file_menu, "&Close tab", self.close_current_tab, "Ctrl+W", keys.Close
+            file_menu, "&Close tab", self.close_current_tab, "Ctrl+W", "Ctrl+F4"
         )
         file_menu.addSeparator()
         self.sync_action = self._action(file_menu, "&Sync now", self.sync_now, "Ctrl+R")
@@ -227,10 +205,10 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Export bookmarks…", lambda: self.export_bookmarks(False))
         self._action(file_menu, "Export bookmarks as &text…", lambda: self.export_bookmarks(True))
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, "Ctrl+Q", keys.Quit)
+        self._action(file_menu, "&Quit", self.close, "Ctrl+Q")
 
         edit_menu = bar.addMenu("&Edit")
-        undo = self.bookmarks_panel.undo_stack.createUndoAction(self, "&Undo")
+        undo = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcuts([QKeySequence("Ctrl+Z")])
         edit_menu.addAction(undo)
         self.undo_action = undo
@@ -245,17 +223,18 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "&Categories", self.category_view.setFocus, "Ctrl+1")
         self._action(view_menu, "&Resources", self.resource_view.setFocus, "Ctrl+2")
         self._action(view_menu, "&Details", self.focus_details, "Ctrl+3")
-        panel_action = self.bookmarks_panel.toggleViewAction()
-        panel_action.setText("&Bookmarks and recent")
-        panel_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
-        view_menu.addAction(panel_action)
+        self.panel_action = QAction("&Bookmarks and recent", self)
+        self.panel_action.setCheckable(True)
+        self.panel_action.setShortcut(QKeySequence("Ctrl+Shift+B"))
+        self.panel_action.toggled.connect(lambda on: self._panel().setVisible(on))
+        view_menu.addAction(self.panel_action)
         view_menu.addSeparator()
         self._action(view_menu, "&Next tab", lambda: self._step_tab(1), "Ctrl+Tab", "Ctrl+PgDown")
         self._action(
             view_menu, "&Previous tab", lambda: self._step_tab(-1), "Ctrl+Shift+Tab", "Ctrl+PgUp"
         )
         self.fullscreen_action = self._action(
-            view_menu, "&Full screen", self.toggle_full_screen, "F11", keys.FullScreen
+            view_menu, "&Full screen", self.toggle_full_screen, "F11"
         )
         self.fullscreen_action.setCheckable(True)
         view_menu.addSeparator()
@@ -277,7 +256,15 @@ class MainWindow(QMainWindow):
         from aspire_desktop.core.policy import load_policy
         from aspire_desktop.core.store.content import verify_version
         from aspire_desktop.ui.background import when_done
+        from aspire_desktop.ui.sync import SyncController
 
+        self.sync = SyncController(self)
+        self.statusBar().addPermanentWidget(self.sync.widget)
+        self.statusBar().addPermanentWidget(self.sync.status_label)
+        self._panel()
+        state = self._state.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
         when_done(self.ctx.open_userdata(), self, self._userdata_opened, self._userdata_failed)
         when_done(self.ctx.background(load_policy), self, self._policy_loaded)
         content, store = self.ctx.content, self.ctx.store
@@ -323,7 +310,7 @@ class MainWindow(QMainWindow):
         self._ensure_search_panel()
         self._userdata_ready = True
         self.library.set_requested(requested)
-        self.bookmarks_panel.reload()
+        self._panel().reload()
 
     def _content_verified(self, problems: list[str]) -> None:
         from aspire_desktop.core.errors import UserError
@@ -357,7 +344,8 @@ class MainWindow(QMainWindow):
             self.online_label.setText(
                 "Online" if online else "Offline: using the copy on this computer"
             )
-        self.sync.network_changed(online)
+        if self.sync is not None:
+            self.sync.network_changed(online)
 
     # Search --------------------------------------------------------------------------
     def _ensure_search_panel(self) -> Any:
@@ -412,6 +400,9 @@ class MainWindow(QMainWindow):
 
     # Sync ----------------------------------------------------------------------------
     def sync_now(self) -> None:
+        if self.sync is None:
+            self.statusBar().showMessage("Still starting up; try again in a moment.", 5000)
+            return
         if not self.sync.start():
             self.statusBar().showMessage("A sync is already running.", 5000)
 
@@ -604,6 +595,24 @@ class MainWindow(QMainWindow):
         return dialog
 
     # Bookmarks -----------------------------------------------------------------------
+    def _panel(self) -> Any:
+        """The Bookmarks panel, made the first time it is needed."""
+        if self.bookmarks_panel is None:
+            from PySide6.QtCore import Qt
+
+            from aspire_desktop.ui.bookmarks import BookmarksPanel
+
+            panel = BookmarksPanel(self.ctx, self, undo_stack=self.undo_stack)
+            self.bookmarks_panel = panel
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, panel)
+            panel.hide()
+            panel.open_bookmark.connect(self.open_bookmark)
+            panel.open_recent.connect(self.open_recent)
+            panel.visibilityChanged.connect(self.panel_action.setChecked)
+            if self._userdata_ready:
+                panel.reload()
+        return self.bookmarks_panel
+
     def add_bookmark_here(self) -> None:
         """Ctrl+D: the passage selected or the page in view; in the library, the resource."""
         from aspire_desktop.core.userdata.bookmarks import BookmarkData
@@ -618,8 +627,8 @@ class MainWindow(QMainWindow):
         if data is None:
             self.statusBar().showMessage("Choose a resource or open a document first.", 5000)
             return
-        self.bookmarks_panel.show()
-        self.bookmarks_panel.add(data)
+        self._panel().show()
+        self._panel().add(data)
 
     def open_bookmark(self, b: Any) -> None:
         """Open a bookmark at its place, finding a moved passage again if need be."""
@@ -679,7 +688,7 @@ class MainWindow(QMainWindow):
         from aspire_desktop.ui.background import when_done
 
         def done(result: Any) -> None:
-            self.bookmarks_panel.reload()
+            self._panel().reload()
             self.bookmarks_panel.show()
             self.statusBar().showMessage(
                 f"Imported {result.added} bookmarks ({result.skipped} were already here).", 8000
