@@ -122,28 +122,38 @@ def _quit_on_signals(app: object) -> object:
     """Quit cleanly (saving state) on SIGTERM/SIGINT, e.g. at logout.
 
     Python runs signal handlers only between bytecodes, so the signal's byte is written
-    to a socket that Qt watches, which wakes the event loop.
+    to a pipe that Qt watches, which wakes the event loop. (A pipe, not a socket pair:
+    importing ``socket`` is not free on the start path; Windows needs the socket.)
     """
     import signal
-    import socket
 
     from PySide6.QtCore import QSocketNotifier
 
-    reader, writer = socket.socketpair()
-    reader.setblocking(False)
-    writer.setblocking(False)
-    signal.set_wakeup_fd(writer.fileno())
+    if sys.platform == "win32":
+        import socket
+
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        read_fd, write_fd = reader.fileno(), writer.fileno()
+        keep: tuple[object, ...] = (reader, writer)
+    else:
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        os.set_blocking(write_fd, False)
+        keep = ()
+    signal.set_wakeup_fd(write_fd)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_args: None)
-    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
+    notifier = QSocketNotifier(read_fd, QSocketNotifier.Type.Read)
 
     def woke() -> None:
         with contextlib.suppress(OSError):
-            reader.recv(64)
+            os.read(read_fd, 64)
         app.quit()  # type: ignore[attr-defined]
 
     notifier.activated.connect(woke)
-    return (notifier, reader, writer)
+    return (notifier, keep)
 
 
 class OpenRequest(NamedTuple):

@@ -7,11 +7,8 @@ QLocalServer; a socket left behind by a crashed instance is removed and reused.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import os
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -22,15 +19,15 @@ from PySide6.QtCore import QObject, Signal
 from aspire_desktop import APP_ID
 from aspire_desktop.core.paths import Paths
 
-log = logging.getLogger(__name__)
-
 #: How long a second instance waits for the running one to answer.
 HANDOFF_TIMEOUT = 3.0
 
 
 def server_name(paths: Paths) -> str:
     """The local socket's name: per user and per data folder (portable copies differ)."""
-    key = hashlib.sha256(str(paths.data_dir).encode()).hexdigest()[:16]
+    import zlib  # (not hashlib: this runs on the start path, and needs no security)
+
+    key = f"{zlib.crc32(str(paths.data_dir).encode()):08x}"
     if sys.platform == "win32":
         return f"{APP_ID}-{os.environ.get('USERNAME', 'user')}-{key}"
     runtime = os.environ.get("XDG_RUNTIME_DIR")
@@ -42,7 +39,9 @@ def hand_off(name: str, message: dict[str, Any]) -> bool:
     """Give ``message`` to a running instance; False when none is running."""
     if sys.platform == "win32":
         return _hand_off_qt(name, message)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    import _socket  # the C module: ``socket`` costs ~8 ms to import on the start path
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     sock.settimeout(HANDOFF_TIMEOUT)
     try:
         sock.connect(name)
@@ -86,7 +85,11 @@ class InstanceServer(QObject):
             # A crashed instance left its socket: nobody answers it, so take it over.
             QLocalServer.removeServer(name)
             if not self.server.listen(name):
-                log.warning("single-instance socket unavailable: %s", self.server.errorString())
+                import logging
+
+                logging.getLogger(__name__).warning(
+                    "single-instance socket unavailable: %s", self.server.errorString()
+                )
         self.server.newConnection.connect(self._connection)
 
     @property

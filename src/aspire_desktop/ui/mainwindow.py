@@ -7,7 +7,6 @@ right after its first paint. So this module imports little at the top (importing
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from aspire_desktop.ui.library import NoticeBar
     from aspire_desktop.ui.viewer import DocumentView
 
-log = logging.getLogger(__name__)
 
 USER_GUIDE_ID = "aspire-desktop-user-guide"
 
@@ -317,7 +315,9 @@ class MainWindow(QMainWindow):
 
         if not problems:
             return
-        log.error("content integrity problems: %s", problems)
+        import logging
+
+        logging.getLogger(__name__).error("content integrity problems: %s", problems)
         if self.ctx.content.is_baseline:
             self.add_notice(
                 UserError(
