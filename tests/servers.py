@@ -108,6 +108,7 @@ class Nginx:
         workdir.mkdir(parents=True, exist_ok=True)
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.sentinels = 0
         for _ in range(5):  # a free port can be taken between finding and binding it
             self.port = free_port()
             conf = workdir / "nginx.conf"
@@ -133,6 +134,25 @@ class Nginx:
         return f"http://{HOST}:{self.port}/"
 
     def log(self) -> list[LogLine]:
+        """Every request since the log was cleared (sentinel requests left out).
+
+        nginx writes a request's line just after sending its last byte, so a client can
+        in principle look before it is there: a sentinel request is made and the log is
+        read until its line shows; nginx handles requests in order, so the earlier ones
+        are in by then."""
+        self.sentinels += 1
+        sentinel = f"/.sentinel-{self.sentinels}"
+        with socket.create_connection((HOST, self.port), timeout=10) as s:
+            s.sendall(f"GET {sentinel} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            while s.recv(65536):
+                pass
+        end = time.monotonic() + 10
+        while True:
+            lines = self._read_log()
+            if any(line.path == sentinel for line in lines) or time.monotonic() > end:
+                return [line for line in lines if not line.path.startswith("/.sentinel-")]
+
+    def _read_log(self) -> list[LogLine]:
         path = self.workdir / "access.log"
         if not path.exists():
             return []
@@ -302,12 +322,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(200, data, headers, path, asked)
 
     def _send_status(self, status: int, headers: dict[str, str] | None = None) -> None:
+        # Recorded before it is sent: a client that has the answer finds it recorded.
+        self.fault.record(Served(self.path, status, 0, self.headers.get("Range")))
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.send_header("Content-Length", "0")
         self.end_headers()
-        self.fault.record(Served(self.path, status, 0, self.headers.get("Range")))
 
     def _send(
         self,
@@ -320,6 +341,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         declared: int | None = None,
         length: bool = True,
     ) -> None:
+        self.fault.record(Served(path, status, len(body), asked))
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
@@ -333,7 +355,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:
             pass
-        self.fault.record(Served(path, status, len(body), asked))
         if declared is not None or not length:
             self.close_connection = True
 

@@ -199,7 +199,8 @@ def _bookmarks(resolved: Any, args: argparse.Namespace) -> int:
             result = exchange.import_json(userdata, path)
             print(f"Imported {result.added} bookmarks ({result.skipped} already here).")
         elif args.text:
-            reader = ContentStore(resolved.content_dir, baseline_dir()).open_current().reader
+            opened = ContentStore(resolved.content_dir, baseline_dir()).open_current()
+            reader = opened.reader
             try:
 
                 def title_of(resource_id: str) -> str | None:
@@ -208,7 +209,7 @@ def _bookmarks(resolved: Any, args: argparse.Namespace) -> int:
 
                 count = exchange.export_text(userdata, path, title_of)
             finally:
-                reader.close()
+                opened.close()
             print(f"Wrote {count} bookmarks to {path}.")
         else:
             count = exchange.export_json(userdata, path)

@@ -92,7 +92,7 @@ def run(paths: Paths, policy: Policy | None = None) -> dict[str, Any]:
             )
         )
         checks.append(_search_check(paths, opened))
-        opened.reader.close()
+        opened.close()
     problems = check_file(paths.userdata_db)
     checks.append(
         Check(

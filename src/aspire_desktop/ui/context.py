@@ -112,4 +112,4 @@ class AppContext:
 
             self._userdata_thread.submit(close)
         self._userdata_thread.shutdown(wait=True)
-        self.content.reader.close()
+        self.content.close()

@@ -416,7 +416,7 @@ class MainWindow(QMainWindow):
         if self.search_panel is not None:
             self.search_panel.reload_categories()
             self.search_panel.open_index()  # and index new or changed documents
-        old.reader.close()
+        old.close()
         reader = self.ctx.content.reader
 
         def title_of(resource_id: str) -> str | None:
