@@ -22,9 +22,10 @@ if [ "$mode" = test ]; then
   # Xvfb for the real-window tests; nginx (started by the sync tests themselves on a
   # loopback port) and the minisign tool (signatures checked against it) for sync.
   PKGS="$PKGS xvfb xauth nginx-light minisign"
-  # Installer tests: binutils (as, ld, readelf) for the frozen build and the .deb;
-  # wixl and msitools build and read the MSI.
-  PKGS="$PKGS binutils wixl msitools"
+  # Installer tests: binutils (as, ld, readelf) and Python's shared library for the
+  # frozen build and the .deb; wixl and msitools build and read the MSI.
+  pyver=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  PKGS="$PKGS binutils libpython$pyver wixl msitools"
 fi
 
 missing=""
