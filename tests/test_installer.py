@@ -192,6 +192,7 @@ def test_the_deployment_guide_documents_every_policy_and_the_silent_commands() -
 # --- The frozen folder ------------------------------------------------------------------
 
 
+@pytest.mark.frozen_build
 @pytest.mark.slow
 def test_the_frozen_folder_is_lean(frozen: Path) -> None:
     size = build.folder_size(frozen)
@@ -250,6 +251,7 @@ print("ok")
 """
 
 
+@pytest.mark.frozen_build
 @pytest.mark.slow
 def test_the_trimmed_icu_still_collates_and_maps_case(frozen: Path) -> None:
     """Run apart: this process has Qt's own ICU loaded already."""
@@ -272,6 +274,7 @@ def no_python() -> list[str]:
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
 
 
+@pytest.mark.frozen_build
 @pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="hiding Python needs a mount namespace (root)")
 def test_the_frozen_build_starts_without_python_and_opens_a_shipped_pdf(
@@ -341,6 +344,7 @@ def user_home() -> Iterator[Path]:
         shutil.rmtree(home)
 
 
+@pytest.mark.frozen_build
 @pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="installs a package with apt (root)")
 def test_the_debian_package_installs_runs_as_a_user_and_goes_away(
