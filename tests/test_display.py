@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 import select
 import shutil
-import signal
 import subprocess
-import sys
 
 import pytest
 
+from app_process import Trace, start_app, stop_app
 from aspire_desktop.ui.app import display_problem
-from test_end_to_end import _read_marks
 
 pytestmark = pytest.mark.slow
 
@@ -59,24 +57,12 @@ def test_real_window_on_an_x_server(xvfb, baseline, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY",)}
     env.update(DISPLAY=xvfb, QT_QPA_PLATFORM="xcb")
     assert display_problem(env) is None
-    fifo = tmp_path / "trace"
-    os.mkfifo(fifo)
-    env["ASPIRE_DESKTOP_TRACE_STARTUP"] = str(fifo)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aspire_desktop"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    trace = Trace(tmp_path / "trace")
+    proc = start_app(env, trace=trace)
     try:
-        marks = _read_marks(fifo, "ready", timeout=60)
-        assert "first-paint" in marks
-        proc.send_signal(signal.SIGTERM)
-        _out, err = proc.communicate(timeout=60)
+        assert "first-paint" in trace.wait_for("ready")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        err = stop_app(proc)
+        trace.close()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
