@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtGui import QCloseEvent, QPaintEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QWidget
 
 from aspire_desktop import APP_NAME
 from aspire_desktop.ui.icons import app_icon
@@ -32,6 +32,14 @@ if TYPE_CHECKING:
 
 
 USER_GUIDE_ID = "aspire-desktop-user-guide"
+
+
+class SearchBox(QLineEdit):
+    """The library search box; its size hint carries its width (the menu bar, where it
+    sits, places a corner widget by its size hint)."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(340, super().sizeHint().height())
 
 
 class MainWindow(QMainWindow):
@@ -107,18 +115,16 @@ class MainWindow(QMainWindow):
         self.library.detail.bookmark_requested.connect(self.add_bookmark_here)
 
         from PySide6.QtGui import QUndoStack
-        from PySide6.QtWidgets import QLineEdit
 
-        # The search box sits at the top right of the tabs.
-        self.search_edit = QLineEdit()
+        # The search box sits at the top right, in the menu bar.
+        self.search_edit = SearchBox()
         self.search_edit.setObjectName("searchEdit")
         self.search_edit.setAccessibleName("Search the whole library")
         self.search_edit.setPlaceholderText("Search the whole library (Ctrl+K)")
         self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.setFixedWidth(340)
         self.search_edit.textChanged.connect(self.search_changed)
         self.search_edit.returnPressed.connect(self._search_enter)
-        self.tabs.setCornerWidget(self.search_edit, Qt.Corner.TopRightCorner)
+        self.menuBar().setCornerWidget(self.search_edit, Qt.Corner.TopRightCorner)
         self.search_panel: Any = None
         # Made after the library is on screen (start_background), not on the start path.
         self.undo_stack = QUndoStack(self)
