@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
+from app_process import Trace, stop_app
 from aspire_desktop import APP_NAME, __version__
 from aspire_desktop.core import policy
 from conftest import ROOT
-from test_single_instance import Trace, _stop
 
 INSTALLER = ROOT / "installer"
 GUIDE = "aspire-desktop-user-guide"
@@ -310,7 +310,7 @@ def test_the_frozen_build_starts_without_python_and_opens_a_shipped_pdf(
     try:
         trace.wait_for("document-ready")  # the document host (a spawned child) opened it
     finally:
-        err = _stop(proc)
+        err = stop_app(proc)
         trace.close()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
@@ -409,7 +409,7 @@ def test_the_debian_package_installs_runs_as_a_user_and_goes_away(
         try:
             trace.wait_for("document-ready")
         finally:
-            err = _stop(proc)
+            err = stop_app(proc)
             trace.close()
         assert proc.returncode == 0, err
         assert _snapshot(Path("/opt/aspire-desktop")) == before
