@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aspire_desktop.core.errors import UserError
 from aspire_desktop.core.paths import Paths
 from aspire_desktop.core.store.content import ContentStore, OpenedContent
-from aspire_desktop.core.userdata.store import UserData
 
 if TYPE_CHECKING:
     from aspire_desktop.core.documents.worker import DocumentWorker
+    from aspire_desktop.core.userdata.store import UserData
 
 T = TypeVar("T")
 
@@ -57,6 +57,8 @@ class AppContext:
     def open_userdata(self) -> Future[tuple[UserData, UserError | None]]:
         """Open the user database on its own thread (SQLAlchemy and alembic load there)."""
         if self._userdata is None:
+            from aspire_desktop.core.userdata.store import UserData  # not on the start path
+
             self._userdata = self._userdata_thread.submit(UserData.open, self.paths.userdata_db)
         return self._userdata
 

@@ -8,7 +8,6 @@ renames, so that step is skipped there.
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from pathlib import Path
 
@@ -53,6 +52,8 @@ def fsync_dir(path: Path) -> None:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one step: temp file beside it, fsync, rename."""
+    import secrets  # here, not at the top: the window's start path imports this module
+
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         with tmp.open("wb") as fh:
