@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 TRACE_ENV = "ASPIRE_DESKTOP_TRACE_STARTUP"  # as aspire_desktop.ui.app.TRACE_ENV
 HOME_ENV = "ASPIRE_DESKTOP_HOME"
@@ -420,20 +421,27 @@ def browse(content: Path, rounds: int) -> dict[str, float]:
     }
 
 
-def measure_browsing(content: Path, rounds: int, tmp: Path) -> dict[str, float]:
+def child_json(args: list[str], tmp: Path, timeout: float, what: str) -> dict[str, Any]:
+    """Run this interpreter on ``args``; its progress lines are logged, and its last line
+    is the JSON result."""
     proc = subprocess.run(
-        [sys.executable, __file__, "--browse", str(content), "--rounds", str(rounds)],
+        [sys.executable, *args],
         env=child_env(tmp),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
     )
     if proc.returncode != 0:
-        raise RuntimeError(f"browsing failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"{what} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     lines = proc.stdout.strip().splitlines()
     for line in lines[:-1]:
         log(line)
     return dict(json.loads(lines[-1]))
+
+
+def measure_browsing(content: Path, rounds: int, tmp: Path) -> dict[str, float]:
+    args = [__file__, "--browse", str(content), "--rounds", str(rounds)]
+    return child_json(args, tmp, 300, "browsing")
 
 
 # Main -------------------------------------------------------------------------------------

@@ -37,7 +37,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_startup import _guard_none_refcount, child_env, log, p95
+from bench_startup import _guard_none_refcount, child_json, log, p95
 
 HOME_ENV = "ASPIRE_DESKTOP_HOME"
 BASELINE_ENV = "ASPIRE_DESKTOP_BASELINE"
@@ -576,19 +575,8 @@ def baseline_child(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_child(kind: str, spec: dict[str, Any], tmp: Path) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", kind, "--spec", json.dumps(spec)],
-        env=child_env(tmp),
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{kind} child failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    lines = proc.stdout.strip().splitlines()
-    for line in lines[:-1]:
-        log(line)
-    return dict(json.loads(lines[-1]))
+    args = [__file__, "--child", kind, "--spec", json.dumps(spec)]
+    return child_json(args, tmp, CHILD_TIMEOUT_S, f"{kind} child")
 
 
 # Main -----------------------------------------------------------------------------------------
