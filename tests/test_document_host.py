@@ -527,6 +527,98 @@ def test_closing_cancels_its_queued_requests(make_worker, files, tmp_path):
     assert seen[2:] == [("render", 0), ("close", None)]
 
 
+# Opening with the first page ----------------------------------------------------------
+def _pixels(result: Any, pixels: memoryview) -> tuple[Any, bytes]:
+    return result, bytes(pixels)
+
+
+def test_the_chosen_page_is_rendered_with_the_open(make_worker, files):
+    worker = make_worker(serve_recording)
+    doc_id = next(_ids)
+    told: list[DocumentInfo] = []
+
+    def choose(info: DocumentInfo) -> tuple[int, float, int]:
+        told.append(info)
+        return 2, 0.5, 90
+
+    opening, first = worker.open_showing(doc_id, files["long"], choose, _pixels)
+    info = opening.result(WAIT)
+    got = first.result(WAIT)
+    assert told == [info] and info.page_count == 300
+    assert got is not None
+    (page, zoom, rotation), (result, pixels) = got
+    assert (page, zoom, rotation) == (2, 0.5, 90)
+    # The same pixels as the page asked for on its own, and no second open.
+    again, again_pixels = worker.render(doc_id, 2, 0.5, 90).result(WAIT)
+    assert (result.width, result.height, result.page) == (again.width, again.height, 2)
+    assert pixels == again_pixels
+    assert worker.call("seen").result(WAIT) == [("open", None), ("render", 2), ("render", 2)]
+
+
+def _no_page(info: DocumentInfo) -> None:
+    return None
+
+
+def _page_after_the_last(info: DocumentInfo) -> tuple[int, float, int]:
+    return info.page_count, 1.0, 0
+
+
+def _broken_choice(info: DocumentInfo) -> tuple[int, float, int]:
+    raise RuntimeError("a bug in choosing")
+
+
+@pytest.mark.parametrize("choose", [_no_page, _page_after_the_last, _broken_choice])
+def test_no_first_page_when_none_is_chosen(shared_worker, files, choose, caplog):
+    opening, first = shared_worker.open_showing(next(_ids), files["plain"], choose, _pixels)
+    assert opening.result(WAIT).page_count == 3
+    assert first.result(WAIT) is None
+    if choose is _broken_choice:
+        assert "choosing the first page" in caplog.text
+
+
+def test_no_first_page_when_the_open_fails(shared_worker, files):
+    called: list[DocumentInfo] = []
+    opening, first = shared_worker.open_showing(
+        next(_ids), files["png"], lambda info: called.append(info) or (0, 1.0, 0), _pixels
+    )
+    _assert_plain(_error(opening))
+    assert first.result(WAIT) is None and called == []
+
+
+def test_a_first_page_that_stops_the_host_leaves_the_document_open(make_worker, files):
+    worker = make_worker(serve_exiting_on_page_2)
+    doc_id = next(_ids)
+    opening, first = worker.open_showing(doc_id, files["long"], lambda info: (1, 0.5, 0), _pixels)
+    assert opening.result(WAIT).page_count == 300
+    assert first.result(WAIT) is None
+    # Other pages still come (from a restarted host); that page is refused plainly.
+    assert worker.render(doc_id, 2, 0.5).result(WAIT)[0].page == 2
+    _assert_plain(_error(worker.render(doc_id, 1, 0.5)))
+
+
+def test_closing_or_shutting_down_answers_a_waiting_first_page(make_worker, files, tmp_path):
+    worker = make_worker(serve_recording)
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    held = worker.call("hold", str(gate))
+    with open(gate, "wb") as release:
+        closed_id, later_id = next(_ids), next(_ids)
+        closed = worker.open_showing(closed_id, files["plain"], lambda i: (0, 1.0, 0), _pixels)
+        worker.close(closed_id)
+        release.write(b"x")
+    held.result(WAIT)
+    assert closed[0].cancelled() and closed[1].result(WAIT) is None
+
+    held = worker.call("hold", str(gate))
+    with open(gate, "wb") as release:
+        later = worker.open_showing(later_id, files["plain"], lambda i: (0, 1.0, 0), _pixels)
+        stopping = threading.Thread(target=worker.shutdown)
+        stopping.start()
+        release.write(b"x")
+    stopping.join(WAIT)
+    assert later[0].cancelled() and later[1].result(WAIT) is None
+
+
 # Shutting down -------------------------------------------------------------------------
 @pytest.mark.skipif(not SHM.is_dir(), reason="shared memory is not listed in /dev/shm")
 def test_shutdown_leaves_no_process_and_no_shared_memory(files):

@@ -212,6 +212,68 @@ def test_the_render_asked_for_includes_the_device_pixel_ratio(window, qtbot, fil
     assert image.devicePixelRatio() == pytest.approx(2.0, abs=0.01)
 
 
+@pytest.fixture
+def asked(window, monkeypatch) -> list[tuple[int, float, bool]]:
+    """Renders the canvases ask for: (page, zoom, ahead of being seen)."""
+    calls: list[tuple[int, float, bool]] = []
+    documents = window.ctx.documents
+    render = documents.render
+
+    def spy(doc_id: int, page: int, zoom: float, *args: Any, **kwargs: Any) -> Any:
+        calls.append((page, zoom, bool(kwargs.get("prefetch"))))
+        return render(doc_id, page, zoom, *args, **kwargs)
+
+    monkeypatch.setattr(documents, "render", spy)
+    return calls
+
+
+def test_a_new_tab_shows_the_page_rendered_with_the_open(window, qtbot, files, asked):
+    first = _open(window, qtbot, files["long"], "file:first")
+    vp = first.canvas.viewport()
+    assert DocumentView.margins == (first.width() - vp.width(), first.height() - vp.height())
+    # The next tab is built ahead, hidden, inside the window.
+    qtbot.waitUntil(lambda: window._spare_view is not None)
+    spare = window._spare_view
+    assert not spare.isVisible() and spare.window() is window
+    assert spare not in QApplication.topLevelWidgets()
+    asked.clear()
+
+    view = _open(window, qtbot, files["long"], "file:second")
+    assert view is spare and window._spare_view is None
+    key = view.canvas._key(0)
+    assert view.canvas.cache.get(key) is not None
+    # Page 1 came with the open: the canvas only asked for the pages after it.
+    assert (0, key.zoom, False) not in asked
+    assert all(prefetch for _page, _zoom, prefetch in asked)
+
+
+def test_a_wrong_guess_of_the_tab_size_costs_only_a_second_render(
+    window, qtbot, files, asked, monkeypatch
+):
+    monkeypatch.setattr(DocumentView, "margins", (700, 300))
+    view = _open(window, qtbot, files["long"], "file:guessed")
+    key = view.canvas._key(0)
+    assert (0, key.zoom, False) in asked  # asked for again at the right zoom
+    assert view.canvas.cache.get(key) is not None
+
+
+def test_a_reopened_document_has_its_saved_page_rendered_with_the_open(window, qtbot, files, asked):
+    key = "file:long-first-render"
+    view = _open(window, qtbot, files["long"], key)
+    view.go_to(120)
+    view.zoom_box.activated.emit(view.zoom_box.findText("150%"))
+    _painted(qtbot, view, 120)
+    assert _saved(window, qtbot, key)[0] == 120
+    window.close_tab(window.tabs.indexOf(view))
+    asked.clear()
+
+    view = _open(window, qtbot, files["long"], key)
+    assert view.page == 120 and view.zoom_box.currentText() == "150%"
+    visible = view.canvas.visible_pages()
+    assert visible[0] == 120
+    assert (120, view.canvas._key(120).zoom, False) not in asked
+
+
 def test_rotating_turns_the_page_box(window, qtbot, files):
     view = _open(window, qtbot, files["plain"])
     canvas = view.canvas

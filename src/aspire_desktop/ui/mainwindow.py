@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 
 USER_GUIDE_ID = "aspire-desktop-user-guide"
+#: After a document's first page is shown, the next tab is built this much later.
+SPARE_VIEW_DELAY_MS = 100
 
 
 class SearchBox(QLineEdit):
@@ -55,6 +57,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.built = False
         self._userdata_ready = False
+        self._spare_view: DocumentView | None = None
         #: Called once, after the window's first paint (the start-up path uses it).
         self.on_first_paint: Callable[[], None] | None = None
 
@@ -502,7 +505,18 @@ class MainWindow(QMainWindow):
                 if page is not None:
                     view.go_to(page)
                 return view
-        view = DocumentView(self.ctx, path, title, document_key, start_page=page, sha256=sha256)
+        # Every tab page has the size of the tab area: the new tab's pages will fill it
+        # less the toolbar and sidebar, as in the last document shown.
+        area = self.tabs.currentWidget().size()
+        viewport = (
+            area.width() - DocumentView.margins[0],
+            area.height() - DocumentView.margins[1],
+            self.devicePixelRatioF(),
+        )
+        view = self._spare_view or DocumentView(self.ctx)
+        self._spare_view = None
+        view.load(path, title, document_key, start_page=page, sha256=sha256, viewport=viewport)
+        view.page_shown.connect(self._prepare_spare_view_soon)
         view.present_requested.connect(lambda: self.present_view(view))
         short = title if len(title) <= 32 else title[:30] + "…"
         index = self.tabs.addTab(view, short)
@@ -742,6 +756,26 @@ class MainWindow(QMainWindow):
 
     def open_user_guide(self) -> None:
         self.open_resource(USER_GUIDE_ID)
+
+    def _prepare_spare_view_soon(self, _page: int = 0) -> None:
+        """Build the next document tab ahead, once the UI is idle again."""
+        from PySide6.QtCore import QTimer
+
+        if self._spare_view is None:
+            QTimer.singleShot(SPARE_VIEW_DELAY_MS, self, self._prepare_spare_view)
+
+    def _prepare_spare_view(self) -> None:
+        """An empty document tab, built and styled ahead: opening a document then only
+        fills it in (building one takes several frames' worth of time)."""
+        from aspire_desktop.ui.viewer import DocumentView
+
+        if self._spare_view is not None or not self.isVisible():
+            return
+        view = DocumentView(self.ctx, self)
+        view.hide()
+        view.resize(self.tabs.currentWidget().size())
+        view.ensurePolished()
+        self._spare_view = view
 
     def close_tab(self, index: int) -> None:
         view = self.tabs.widget(index)

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 #: Never render more pixels than this for one page (guards absurd page sizes and zooms).
 MAX_PIXELS = 40_000_000
-#: Pages measured while opening; a long document's other sizes come in a second call.
-SIZES_ON_OPEN = 48
+#: Pages measured while opening (enough for the first screen; each costs about 0.15 ms);
+#: the other sizes come in a second call, once the first page is shown.
+SIZES_ON_OPEN = 4
 #: Outline entries kept at the most (a hostile outline can claim millions).
 MAX_OUTLINE = 50_000
 #: Link targets allowed to open outside the app.

@@ -43,6 +43,16 @@ RENDER_LIMIT = 10.0
 OTHER_LIMIT = 30.0
 
 
+#: Given a document's info, the page to render as soon as it is open: ``(page, zoom,
+#: rotation)``, or None. It runs on the worker's thread, so it must not touch the UI.
+PageChoice = Callable[[DocumentInfo], "tuple[int, float, int] | None"]
+
+
+#: A page rendered with the open: ``(page, zoom, rotation)`` and what the render's
+#: ``convert`` made of the pixels.
+FirstPage = tuple[tuple[int, float, int], Any]
+
+
 @dataclass(order=True)
 class _Call:
     priority: int
@@ -53,6 +63,9 @@ class _Call:
     doc_id: int | None = field(compare=False)
     limit: float = field(compare=False)
     convert: Callable[[RenderResult, memoryview], Any] | None = field(compare=False, default=None)
+    #: With an open: which page to render next, and the future that gets it.
+    choose: PageChoice | None = field(compare=False, default=None)
+    first: Future[FirstPage | None] | None = field(compare=False, default=None)
 
 
 @dataclass
@@ -91,6 +104,35 @@ class DocumentWorker:
         with self._lock:
             self._docs[doc_id] = _OpenDoc(Path(path), password)
         return self._submit(OPEN, "open", (doc_id, Path(path), password), doc_id, OPEN_LIMIT)
+
+    def open_showing(
+        self,
+        doc_id: int,
+        path: Path,
+        choose: PageChoice,
+        convert: Callable[[RenderResult, memoryview], Any],
+        password: str | None = None,
+    ) -> tuple[Future[DocumentInfo], Future[FirstPage | None]]:
+        """Open a document, then at once render the page ``choose`` picks: the tab's
+        first page is drawn while the tab is still being built. The second future gives
+        None if the open failed, no page was chosen or its render failed (the page is
+        then asked for again, and any error shown, in the usual way)."""
+        first: Future[FirstPage | None] = Future()
+        with self._lock:
+            self._docs[doc_id] = _OpenDoc(Path(path), password)
+        opening = self._submit(
+            OPEN,
+            "open",
+            (doc_id, Path(path), password),
+            doc_id,
+            OPEN_LIMIT,
+            convert,
+            choose,
+            first,
+        )
+        if opening.cancelled():  # shut down
+            first.set_result(None)
+        return opening, first
 
     def render(
         self,
@@ -138,6 +180,8 @@ class DocumentWorker:
             self._closed = True
             for call in self._queue:
                 call.future.cancel()
+                if call.first is not None:
+                    call.first.set_result(None)
             self._queue.clear()
             self._lock.notify_all()
         self._thread.join(timeout=30)
@@ -156,13 +200,26 @@ class DocumentWorker:
         doc_id: int | None,
         limit: float,
         convert: Callable[[RenderResult, memoryview], Any] | None = None,
+        choose: PageChoice | None = None,
+        first: Future[FirstPage | None] | None = None,
     ) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
             if self._closed:
                 future.cancel()
                 return future
-            call = _Call(priority, -next(self._seq), method, args, future, doc_id, limit, convert)
+            call = _Call(
+                priority,
+                -next(self._seq),
+                method,
+                args,
+                future,
+                doc_id,
+                limit,
+                convert,
+                choose,
+                first,
+            )
             heapq.heappush(self._queue, call)
             self._lock.notify()
         return future
@@ -177,6 +234,8 @@ class DocumentWorker:
                 call = heapq.heappop(self._queue)
                 if call.future.set_running_or_notify_cancel():
                     return call
+                if call.first is not None:  # cancelled: nothing will be rendered
+                    call.first.set_result(None)
 
     def _run(self) -> None:
         while (call := self._next()) is not None:
@@ -184,6 +243,8 @@ class DocumentWorker:
                 call.future.set_result(self._perform(call))
             except BaseException as exc:
                 call.future.set_exception(exc)
+            if call.first is not None:
+                call.first.set_result(self._first_page(call))
 
     def _start_host(self) -> Connection:
         if self._conn is not None and self._proc is not None and self._proc.is_alive():
@@ -283,35 +344,7 @@ class DocumentWorker:
             self._ensure_open(call.doc_id)
         if call.method == "render":
             doc_id, page, zoom, rotation = call.args
-            if (doc_id, page) in self._bad_pages:
-                raise HostFailed(
-                    f"Page {page + 1} cannot be shown: it stopped the PDF engine before.",
-                    "The other pages still work.",
-                )
-            with self._lock:
-                doc = self._docs.get(doc_id)
-            if doc is None:  # closed while this was on its way
-                raise DocumentDamagedError("This document is not open.", "Open it again.")
-            info = doc.info
-            w, h = info.page_sizes[page] if info is not None else (600.0, 850.0)
-            pixels = min(w * h * zoom * zoom, MAX_PIXELS) + 4 * (w + h) * zoom + 64
-            shm = self._buffer(int(pixels * 3) + 4096)
-            try:
-                result: RenderResult = self._exchange(
-                    "render", (doc_id, page, zoom, rotation, shm.name), call.limit
-                )
-            except HostFailed:
-                self._bad_pages.add((doc_id, page))
-                raise
-            buffer = shm.buf
-            assert buffer is not None
-            pixels = buffer[: result.nbytes]
-            try:
-                if call.convert is not None:
-                    return call.convert(result, pixels)
-                return result, bytes(pixels)
-            finally:
-                pixels.release()
+            return self._render(doc_id, page, zoom, rotation, call.limit, call.convert)
         result = self._exchange(call.method, call.args, call.limit)
         if call.method == "page_sizes" and call.doc_id is not None and isinstance(result, tuple):
             # Renders size their buffer from these: keep the exact sizes from now on.
@@ -320,3 +353,60 @@ class DocumentWorker:
                 if doc is not None and doc.info is not None:
                     doc.info = replace(doc.info, page_sizes=result, sizes_exact=True)
         return result
+
+    def _first_page(self, call: _Call) -> FirstPage | None:
+        """Render the page a just-opened document's tab will show first."""
+        assert call.choose is not None
+        if call.future.exception() is not None:
+            return None
+        info: DocumentInfo = call.future.result()
+        try:
+            choice = call.choose(info)
+        except Exception:
+            log.exception("choosing the first page to render failed")
+            return None
+        if choice is None or not 0 <= choice[0] < info.page_count:
+            return None
+        try:
+            return choice, self._render(info.doc_id, *choice, RENDER_LIMIT, call.convert)
+        except UserError:
+            return None
+
+    def _render(
+        self,
+        doc_id: int,
+        page: int,
+        zoom: float,
+        rotation: int,
+        limit: float,
+        convert: Callable[[RenderResult, memoryview], Any] | None,
+    ) -> Any:
+        if (doc_id, page) in self._bad_pages:
+            raise HostFailed(
+                f"Page {page + 1} cannot be shown: it stopped the PDF engine before.",
+                "The other pages still work.",
+            )
+        with self._lock:
+            doc = self._docs.get(doc_id)
+        if doc is None:  # closed while this was on its way
+            raise DocumentDamagedError("This document is not open.", "Open it again.")
+        info = doc.info
+        w, h = info.page_sizes[page] if info is not None else (600.0, 850.0)
+        size = min(w * h * zoom * zoom, MAX_PIXELS) + 4 * (w + h) * zoom + 64
+        shm = self._buffer(int(size * 3) + 4096)
+        try:
+            result: RenderResult = self._exchange(
+                "render", (doc_id, page, zoom, rotation, shm.name), limit
+            )
+        except HostFailed:
+            self._bad_pages.add((doc_id, page))
+            raise
+        buffer = shm.buf
+        assert buffer is not None
+        pixels = buffer[: result.nbytes]
+        try:
+            if convert is not None:
+                return convert(result, pixels)
+            return result, bytes(pixels)
+        finally:
+            pixels.release()

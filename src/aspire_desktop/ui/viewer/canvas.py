@@ -27,7 +27,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 from aspire_desktop.core.documents.pdf import DocumentInfo, PageLink, RenderResult, Word
-from aspire_desktop.core.documents.worker import DocumentWorker
+from aspire_desktop.core.documents.worker import DocumentWorker, FirstPage
 from aspire_desktop.core.errors import UserError
 from aspire_desktop.core.userdata.bookmarks import CONTEXT_CHARS, Quote
 from aspire_desktop.ui.background import when_done
@@ -41,6 +41,25 @@ MIN_SCALE, MAX_SCALE = 0.1, 8.0
 PREFETCH_BEFORE, PREFETCH_AFTER = 1, 2
 
 _shared_cache: RenderCache | None = None
+
+
+def page_scale(
+    mode: str | float, size: tuple[float, float], rotation: int, viewport: tuple[int, int]
+) -> float:
+    """Logical pixels per point for a zoom mode (or a fixed scale) in a viewport."""
+    if isinstance(mode, str):
+        w, h = size
+        if rotation % 180:
+            w, h = h, w
+        vw = max(100, viewport[0] - 2 * GAP)
+        vh = max(100, viewport[1] - 2 * GAP)
+        mode = vw / w if mode == FIT_WIDTH else min(vw / w, vh / h)
+    return max(MIN_SCALE, min(mode, MAX_SCALE))
+
+
+def device_zoom(scale: float, ratio: float) -> float:
+    """Device pixels per point, as renders are asked for and cached."""
+    return round(scale * ratio, 3)
 
 
 def shared_cache() -> RenderCache:
@@ -87,6 +106,7 @@ class PageCanvas(QAbstractScrollArea):
         self.selection: tuple[int, int, int] | None = None  # page, first word, last word
         self._select_anchor: tuple[int, int] | None = None
         self._painted_exact: set[Key] = set()
+        self._first: Future[FirstPage | None] | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setMouseTracking(True)
         self.setAccessibleName(f"Pages of {info.title}")
@@ -101,17 +121,14 @@ class PageCanvas(QAbstractScrollArea):
         assert self.layout_ is not None
         return self.layout_.scale
 
-    def _fit_scale(self, mode: str) -> float:
-        w, h = self.info.page_sizes[self.page]
-        if self.rotation % 180:
-            w, h = h, w
-        vw = max(100, self.viewport().width() - 2 * GAP)
-        vh = max(100, self.viewport().height() - 2 * GAP)
-        return vw / w if mode == FIT_WIDTH else min(vw / w, vh / h)
-
     def _effective_scale(self) -> float:
-        scale = self._fit_scale(self.mode) if isinstance(self.mode, str) else self.mode
-        return max(MIN_SCALE, min(scale, MAX_SCALE))
+        viewport = self.viewport()
+        return page_scale(
+            self.mode,
+            self.info.page_sizes[self.page],
+            self.rotation,
+            (viewport.width(), viewport.height()),
+        )
 
     def _relayout(self, keep_page: bool = True) -> None:
         anchor = self._anchor() if keep_page and self.layout_ is not None else None
@@ -239,8 +256,9 @@ class PageCanvas(QAbstractScrollArea):
 
     # Rendering requests --------------------------------------------------------------
     def _key(self, page: int) -> Key:
-        ratio = self.devicePixelRatioF()
-        return Key(self.doc_id, page, round(self.scale * ratio, 3), self.rotation)
+        return Key(
+            self.doc_id, page, device_zoom(self.scale, self.devicePixelRatioF()), self.rotation
+        )
 
     def visible_pages(self) -> list[int]:
         assert self.layout_ is not None
@@ -248,7 +266,7 @@ class PageCanvas(QAbstractScrollArea):
         return self.layout_.visible(top, top + self.viewport().height())
 
     def _request(self) -> None:
-        if self.layout_ is None or not self.isVisible():
+        if self.layout_ is None or not self.isVisible() or self._first is not None:
             return
         visible = self.visible_pages()
         wanted: dict[Key, bool] = {self._key(n): False for n in visible}
@@ -283,6 +301,19 @@ class PageCanvas(QAbstractScrollArea):
             )
         for n in visible:
             self._fetch_links(n)
+
+    def await_first(self, first: Future[FirstPage | None]) -> None:
+        """The page shown first is being rendered with the document's open: wait for
+        it instead of asking again (if it was the wrong page or zoom, ask then)."""
+        self._first = first
+        when_done(first, self, self._first_arrived, lambda _e: self._first_arrived(None))
+
+    def _first_arrived(self, first: FirstPage | None) -> None:
+        self._first = None
+        if first is not None:
+            (page, zoom, rotation), rendered = first
+            self._rendered(Key(self.doc_id, page, zoom, rotation), rendered)
+        self._request()
 
     def _rendered(self, key: Key, done: tuple[RenderResult, QImage]) -> None:
         self._pending.pop(key, None)

@@ -85,7 +85,7 @@ class PageLayout:
         while lo < hi:
             mid = (lo + hi) // 2
             r = self.rects[pages[mid]]
-            if r.y + r.h + GAP <= top:
+            if r.y + r.h <= top:  # wholly above the view (its gap may show)
                 lo = mid + 1
             else:
                 hi = mid

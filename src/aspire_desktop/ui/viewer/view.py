@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,11 +33,19 @@ from aspire_desktop.core.documents.pdf import (
     RenderResult,
     SearchHits,
 )
+from aspire_desktop.core.documents.worker import FirstPage, PageChoice
 from aspire_desktop.core.errors import UserError
 from aspire_desktop.core.userdata.bookmarks import BookmarkData, Quote
 from aspire_desktop.ui.background import when_done
 from aspire_desktop.ui.context import AppContext
-from aspire_desktop.ui.viewer.canvas import FIT_PAGE, FIT_WIDTH, PageCanvas
+from aspire_desktop.ui.images import to_image
+from aspire_desktop.ui.viewer.canvas import (
+    FIT_PAGE,
+    FIT_WIDTH,
+    PageCanvas,
+    device_zoom,
+    page_scale,
+)
 from aspire_desktop.ui.viewer.sidebar import Sidebar
 
 _doc_ids = itertools.count(1)
@@ -44,6 +53,17 @@ SEARCH_CHUNK = 40
 ZOOM_STEPS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
 #: How a fit mode is kept in user data's zoom column.
 _SAVED_MODES = {FIT_WIDTH: -1.0, FIT_PAGE: -2.0}
+#: How long the document worker waits for the saved reading position before it renders
+#: the first page of a new tab (user data answers in well under a millisecond once open).
+POSITION_WAIT_S = 0.5
+
+
+def _saved_mode(zoom: float) -> str | float:
+    """A zoom mode back from user data's zoom column."""
+    for mode, saved in _SAVED_MODES.items():
+        if zoom == saved:
+            return mode
+    return zoom if zoom > 0 else FIT_WIDTH
 
 
 def _tool(name: str, text: str, slot: Any, shortcut: str = "") -> QToolButton:
@@ -66,39 +86,32 @@ class DocumentView(QWidget):
     ready = Signal()
     failed = Signal(str)
     search_finished = Signal(int)
+    #: The tab size minus its pages' viewport, from the last document shown: where a new
+    #: tab's pages will go, so its first page can be rendered while the tab is built.
+    margins: tuple[int, int] = (260, 40)
 
-    def __init__(
-        self,
-        ctx: AppContext,
-        path: Path,
-        title: str,
-        document_key: str,
-        parent: QWidget | None = None,
-        *,
-        start_page: int | None = None,
-        sha256: str | None = None,
-    ) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        """An empty tab, ready for :meth:`load` (the window keeps one built ahead, so a
+        document's tab shows at once)."""
         super().__init__(parent)
         self.ctx = ctx
-        self.path = path
-        self.title = title
-        self.document_key = document_key
-        self.doc_id = next(_doc_ids)
-        # Ask for the document (and where the reader was) first: the host opens it
-        # while the tab is being built.
-        opening = ctx.documents.open(self.doc_id, path)
-        self._position = ctx.userdata(lambda u: u.position(document_key))
+        self.path = Path()
+        self.title = ""
+        self.document_key = ""
+        self.doc_id = 0
+        self.sha256: str | None = None
         self.info: DocumentInfo | None = None
         self.canvas: PageCanvas | None = None
-        self._start_page = start_page
-        self.sha256 = sha256
+        self._position: Future[tuple[int, float | None] | None] | None = None
+        self._viewport: tuple[int, int, float] | None = None
+        self._start_page: int | None = None
+        self._first: Future[FirstPage | None] | None = None
         self._moved_by_user = False
         #: Open, with the reader's place restored (``ready`` has been emitted).
         self.is_ready = False
         self._search_serial = 0
         self._hits: list[tuple[int, int]] = []
         self._hit_index = -1
-        self.setAccessibleName(f"Document: {title}")
         self.setObjectName("documentView")
 
         # Message / password area (shown instead of the pages when needed).
@@ -106,7 +119,6 @@ class DocumentView(QWidget):
         self.message.setObjectName("viewerMessage")
         self.message.setWordWrap(True)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.message.setText(f"Opening {title}…")
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.password_edit.setAccessibleName("Document password")
@@ -131,6 +143,7 @@ class DocumentView(QWidget):
 
         self.stack = QStackedWidget()
         self.stack.addWidget(waiting)
+        self.stack.addWidget(self._build_pages())
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -151,9 +164,59 @@ class DocumentView(QWidget):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(800)
         self._save_timer.timeout.connect(self._save_position_now)
+
+    def load(
+        self,
+        path: Path,
+        title: str,
+        document_key: str,
+        *,
+        start_page: int | None = None,
+        sha256: str | None = None,
+        viewport: tuple[int, int, float] | None = None,
+    ) -> None:
+        """Open a document in this (empty) tab. ``viewport``: the size its pages will
+        have (logical pixels) and the screen's pixel ratio, if known: then the page to
+        show is rendered with the open, while the tab is being shown."""
+        assert not self.document_key, "a tab holds one document"
+        self.path = path
+        self.title = title
+        self.document_key = document_key
+        self.doc_id = next(_doc_ids)
+        self.sha256 = sha256
+        self._viewport = viewport
+        self._start_page = start_page
+        # Where the reader was first: the host waits for it to choose the page to render.
+        self._position = self.ctx.userdata(lambda u: u.position(document_key))
+        opening = self._request_open(None)
+        self.setAccessibleName(f"Document: {title}")
+        self.message.setText(f"Opening {title}…")
         when_done(opening, self, self._opened, self._open_failed)
 
     # Building ---------------------------------------------------------------------------
+    def _build_pages(self) -> QWidget:
+        """The sidebar's place and the pages (the canvas joins when the document is open)."""
+        self.text_view = QTextBrowser()
+        self.text_view.setObjectName("textView")
+        self.text_view.setAccessibleName("Text of this page")
+        self.text_view.setOpenLinks(False)
+        font = QFont(self.text_view.font())
+        font.setPointSize(13)
+        self.text_view.setFont(font)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.text_view)
+        # The sidebar's place is kept from the start, so the pages do not move when it
+        # is filled (after the first page is painted).
+        self.sidebar_slot = QWidget()
+        self.sidebar_slot.setObjectName("sidebarSlot")
+        QVBoxLayout(self.sidebar_slot).setContentsMargins(0, 0, 0, 0)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.sidebar_slot)
+        self.splitter.addWidget(self.pages)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([220, 800])
+        return self.splitter
+
     def _build_toolbar(self) -> QWidget:
         bar = QWidget()
         bar.setObjectName("viewerToolbar")
@@ -270,13 +333,39 @@ class DocumentView(QWidget):
         return bar
 
     # Opening ----------------------------------------------------------------------------
-    def _open(self, password: str | None = None) -> None:
-        when_done(
-            self.ctx.documents.open(self.doc_id, self.path, password),
-            self,
-            self._opened,
-            self._open_failed,
+    def _request_open(self, password: str | None) -> Future[DocumentInfo]:
+        if self._viewport is None:
+            self._first = None
+            return self.ctx.documents.open(self.doc_id, self.path, password)
+        opening, self._first = self.ctx.documents.open_showing(
+            self.doc_id, self.path, self._first_page_choice(self._viewport), to_image, password
         )
+        return opening
+
+    def _first_page_choice(self, viewport: tuple[int, int, float]) -> PageChoice:
+        """Which page the tab will show first, and at which zoom (run by the worker)."""
+        start_page, position = self._start_page, self._position
+        assert position is not None
+
+        def choose(info: DocumentInfo) -> tuple[int, float, int]:
+            page, mode = start_page, FIT_WIDTH
+            if page is None:
+                try:
+                    saved = position.result(timeout=POSITION_WAIT_S)
+                except Exception:  # no saved place: the first page, fitted
+                    saved = None
+                if saved is not None:
+                    page = saved[0]
+                    mode = FIT_WIDTH if saved[1] is None else _saved_mode(saved[1])
+            page = max(0, min(page or 0, info.page_count - 1))
+            # The canvas fits its scale to the first page's size (see PageCanvas).
+            scale = page_scale(mode, info.page_sizes[0], 0, viewport[:2])
+            return page, device_zoom(scale, viewport[2]), 0
+
+        return choose
+
+    def _open(self, password: str | None = None) -> None:
+        when_done(self._request_open(password), self, self._opened, self._open_failed)
 
     def _open_failed(self, error: UserError) -> None:
         if isinstance(error, PasswordRequired):
@@ -301,32 +390,15 @@ class DocumentView(QWidget):
         self.info = info
         self.password_box.hide()
         self.canvas = PageCanvas(self.ctx.documents, info)
+        if self._first is not None:
+            self.canvas.await_first(self._first)
         self.canvas.setObjectName("pageCanvas")
         self.canvas.page_changed.connect(self._page_changed)
         self.canvas.page_painted.connect(self.page_shown)
         self.canvas.link_clicked.connect(self._link_clicked)
         self.canvas.scale_changed.connect(self._scale_changed)
-        self.text_view = QTextBrowser()
-        self.text_view.setObjectName("textView")
-        self.text_view.setAccessibleName("Text of this page")
-        self.text_view.setOpenLinks(False)
-        font = QFont(self.text_view.font())
-        font.setPointSize(13)
-        self.text_view.setFont(font)
-        self.pages = QStackedWidget()
-        self.pages.addWidget(self.canvas)
-        self.pages.addWidget(self.text_view)
-        # The sidebar's place is kept from the start, so the pages do not move when it
-        # is filled (after the first page is painted).
-        self.sidebar_slot = QWidget()
-        self.sidebar_slot.setObjectName("sidebarSlot")
-        QVBoxLayout(self.sidebar_slot).setContentsMargins(0, 0, 0, 0)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.sidebar_slot)
-        self.splitter.addWidget(self.pages)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([220, 800])
-        self.stack.addWidget(self.splitter)
+        self.pages.insertWidget(0, self.canvas)
+        self.pages.setCurrentWidget(self.canvas)
         self.stack.setCurrentWidget(self.splitter)
         self.page_label.setText(f"of {info.page_count}")
         self.page_edit.setValidator(QIntValidator(1, info.page_count, self))
@@ -334,8 +406,8 @@ class DocumentView(QWidget):
         if info.repaired:
             self.ctx_note("This file was damaged; ASPire Desktop repaired it to show it.")
         self.canvas.page_painted.connect(self._build_sidebar)
-        if self._start_page is not None:
-            self._restore((self._start_page, None))
+        if self._start_page is not None or self._position is None:
+            self._restore(None if self._start_page is None else (self._start_page, None))
         else:
             when_done(self._position, self, self._restore, lambda _e: self._restore(None))
         self.canvas.setFocus()
@@ -346,6 +418,8 @@ class DocumentView(QWidget):
         if self.sidebar is not None or self.info is None or self.canvas is None:
             return
         self.canvas.page_painted.disconnect(self._build_sidebar)
+        viewport = self.canvas.viewport()
+        DocumentView.margins = (self.width() - viewport.width(), self.height() - viewport.height())
         if not self.info.sizes_exact:
             when_done(
                 self.ctx.documents.call("page_sizes", self.doc_id, doc_id=self.doc_id),
@@ -385,10 +459,7 @@ class DocumentView(QWidget):
             return
         if pos is not None and pos[1] is not None:
             zoom = pos[1]
-            mode = {v: k for k, v in _SAVED_MODES.items()}.get(
-                zoom, zoom if zoom > 0 else FIT_WIDTH
-            )
-            self.canvas.set_mode(mode)
+            self.canvas.set_mode(_saved_mode(zoom))
             self._sync_zoom_box()
         self.go_to(pos[0] if pos else 0)
         self._page_changed(self.canvas.page)
