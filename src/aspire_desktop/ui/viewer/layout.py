@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 GAP = 12  # between pages and around them
 
 
-@dataclass(frozen=True)
-class Rect:
+class Rect(NamedTuple):
     x: float
     y: float
     w: float
@@ -16,11 +15,6 @@ class Rect:
 
     def intersects(self, top: float, bottom: float) -> bool:
         return self.y < bottom and self.y + self.h > top
-
-
-def rotated_size(size: tuple[float, float], rotation: int) -> tuple[float, float]:
-    w, h = size
-    return (h, w) if rotation % 180 else (w, h)
 
 
 def to_view(x: float, y: float, size: tuple[float, float], rotation: int) -> tuple[float, float]:
@@ -64,23 +58,26 @@ class PageLayout:
         self.scale = scale
         self.rotation = rotation
         self.single_page = single_page
-        shown = [single_page] if single_page is not None else list(range(len(sizes)))
-        widths = [rotated_size(sizes[n], rotation)[0] * scale for n in shown]
-        self.width = max(max(widths, default=0) + 2 * GAP, viewport_width)
+        shown = [single_page] if single_page is not None else range(len(sizes))
+        # (A long document has thousands of pages: this runs on every zoom and resize.)
+        turned = bool(rotation % 180)
+        scaled = [(h * scale, w * scale) if turned else (w * scale, h * scale) for w, h in sizes]
+        self.width = max(max((scaled[n][0] for n in shown), default=0) + 2 * GAP, viewport_width)
         self.rects: dict[int, Rect] = {}
-        y = float(GAP)
+        y, width, rects = float(GAP), self.width, self.rects
         for n in shown:
-            w, h = (v * scale for v in rotated_size(sizes[n], rotation))
-            self.rects[n] = Rect((self.width - w) / 2, y, w, h)
+            w, h = scaled[n]
+            rects[n] = Rect((width - w) / 2, y, w, h)
             y += h + GAP
         self.height = y
+        self._order = list(rects)
 
     def visible(self, top: float, bottom: float) -> list[int]:
         """Pages intersecting the vertical band [top, bottom), in order."""
         if self.single_page is not None:
             return [self.single_page]
         # Binary search for the first page whose bottom is below ``top``.
-        pages = list(self.rects)
+        pages = self._order
         lo, hi = 0, len(pages)
         while lo < hi:
             mid = (lo + hi) // 2
