@@ -236,6 +236,8 @@ def test_a_new_tab_shows_the_page_rendered_with_the_open(window, qtbot, files, a
     spare = window._spare_view
     assert not spare.isVisible() and spare.window() is window
     assert spare not in QApplication.topLevelWidgets()
+    window.prepare_spare_view()  # as the app does after start-up: one is enough
+    assert window._spare_view is spare
     asked.clear()
 
     view = _open(window, qtbot, files["long"], "file:second")

@@ -762,16 +762,21 @@ class MainWindow(QMainWindow):
         from PySide6.QtCore import QTimer
 
         if self._spare_view is None:
-            QTimer.singleShot(SPARE_VIEW_DELAY_MS, self, self._prepare_spare_view)
+            QTimer.singleShot(SPARE_VIEW_DELAY_MS, self, self.prepare_spare_view)
 
-    def _prepare_spare_view(self) -> None:
+    def prepare_spare_view(self) -> None:
         """An empty document tab, built and styled ahead: opening a document then only
         fills it in (building one takes several frames' worth of time)."""
         from aspire_desktop.ui.viewer import DocumentView
 
         if self._spare_view is not None or not self.isVisible():
             return
-        view = DocumentView(self.ctx, self)
+        from PySide6.QtWidgets import QStackedWidget
+
+        # Made inside the tab widget's own page stack: a tab moved in from elsewhere is
+        # styled all over again (about 3 ms).
+        stack = self.tabs.findChild(QStackedWidget, "qt_tabwidget_stackedwidget")
+        view = DocumentView(self.ctx, stack or self)
         view.hide()
         view.resize(self.tabs.currentWidget().size())
         view.ensurePolished()
