@@ -779,7 +779,7 @@ class MainWindow(QMainWindow):
         view = DocumentView(self.ctx, stack or self)
         view.hide()
         view.resize(self.tabs.currentWidget().size())
-        view.ensurePolished()
+        view.lay_out_ahead()
         self._spare_view = view
 
     def close_tab(self, index: int) -> None:

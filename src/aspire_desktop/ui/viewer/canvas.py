@@ -43,6 +43,10 @@ PREFETCH_BEFORE, PREFETCH_AFTER = 1, 2
 _shared_cache: RenderCache | None = None
 
 
+#: What a canvas made ahead of its document holds (document ids start at 1).
+BLANK = DocumentInfo(0, 1, "", ((595.0, 842.0),), False, True)
+
+
 def page_scale(
     mode: str | float, size: tuple[float, float], rotation: int, viewport: tuple[int, int]
 ) -> float:
@@ -81,7 +85,7 @@ class PageCanvas(QAbstractScrollArea):
     def __init__(
         self,
         worker: DocumentWorker,
-        info: DocumentInfo,
+        info: DocumentInfo = BLANK,
         cache: RenderCache | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -109,10 +113,18 @@ class PageCanvas(QAbstractScrollArea):
         self._first: Future[FirstPage | None] | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setMouseTracking(True)
-        self.setAccessibleName(f"Pages of {info.title}")
+        self.setAccessibleName(f"Pages of {info.title}" if info.title else "Pages")
         self.verticalScrollBar().setSingleStep(40)
         self.horizontalScrollBar().setSingleStep(40)
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self._relayout()
+
+    def set_document(self, info: DocumentInfo) -> None:
+        """Show a document in this canvas, made blank ahead of it."""
+        assert self.doc_id == BLANK.doc_id, "a canvas shows one document"
+        self.info = info
+        self.doc_id = info.doc_id
+        self.setAccessibleName(f"Pages of {info.title}")
         self._relayout()
 
     # Layout and scale ----------------------------------------------------------------
@@ -266,7 +278,7 @@ class PageCanvas(QAbstractScrollArea):
         return self.layout_.visible(top, top + self.viewport().height())
 
     def _request(self) -> None:
-        if self.layout_ is None or not self.isVisible() or self._first is not None:
+        if self.doc_id == BLANK.doc_id or self._first is not None or not self.isVisible():
             return
         visible = self.visible_pages()
         wanted: dict[Key, bool] = {self._key(n): False for n in visible}
@@ -368,6 +380,8 @@ class PageCanvas(QAbstractScrollArea):
         assert self.layout_ is not None
         painter = QPainter(self.viewport())
         painter.fillRect(self.viewport().rect(), QColor("#5f6b76"))
+        if self.doc_id == BLANK.doc_id:
+            return
         dx = self.horizontalScrollBar().value()
         dy = self.verticalScrollBar().value()
         painter.translate(-dx, -dy)

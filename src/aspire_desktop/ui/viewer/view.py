@@ -193,6 +193,19 @@ class DocumentView(QWidget):
         self.message.setText(f"Opening {title}…")
         when_done(opening, self, self._opened, self._open_failed)
 
+    def lay_out_ahead(self) -> None:
+        """Lay this empty, hidden tab out now (it is not painted), and learn from it
+        where a new tab's pages will go (``margins``)."""
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        self.stack.setCurrentWidget(self.splitter)  # a stack lays out only its current page
+        self.show()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        viewport = self._blank_canvas.viewport()
+        DocumentView.margins = (self.width() - viewport.width(), self.height() - viewport.height())
+        self.hide()
+        self.stack.setCurrentIndex(0)
+
     # Building ---------------------------------------------------------------------------
     def _build_pages(self) -> QWidget:
         """The sidebar's place and the pages (the canvas joins when the document is open)."""
@@ -203,7 +216,11 @@ class DocumentView(QWidget):
         font = QFont(self.text_view.font())
         font.setPointSize(13)
         self.text_view.setFont(font)
+        # The canvas is made now, blank (making the first one costs tens of milliseconds).
+        self._blank_canvas = PageCanvas(self.ctx.documents)
+        self._blank_canvas.setObjectName("pageCanvas")
         self.pages = QStackedWidget()
+        self.pages.addWidget(self._blank_canvas)
         self.pages.addWidget(self.text_view)
         # The sidebar's place is kept from the start, so the pages do not move when it
         # is filled (after the first page is painted).
@@ -389,16 +406,14 @@ class DocumentView(QWidget):
         """Show the pages at once; the sidebar is built after the first page is painted."""
         self.info = info
         self.password_box.hide()
-        self.canvas = PageCanvas(self.ctx.documents, info)
+        self.canvas = self._blank_canvas
+        self.canvas.set_document(info)
         if self._first is not None:
             self.canvas.await_first(self._first)
-        self.canvas.setObjectName("pageCanvas")
         self.canvas.page_changed.connect(self._page_changed)
         self.canvas.page_painted.connect(self.page_shown)
         self.canvas.link_clicked.connect(self._link_clicked)
         self.canvas.scale_changed.connect(self._scale_changed)
-        self.pages.insertWidget(0, self.canvas)
-        self.pages.setCurrentWidget(self.canvas)
         self.stack.setCurrentWidget(self.splitter)
         self.page_label.setText(f"of {info.page_count}")
         self.page_edit.setValidator(QIntValidator(1, info.page_count, self))
