@@ -403,11 +403,64 @@ def user_home() -> Iterator[Path]:
         shutil.rmtree(home)
 
 
+def _process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (from /proc)."""
+    parents: dict[int, list[int]] = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        parents.setdefault(int(fields[1]), []).append(int(stat_file.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo += parents.get(tree[-1], [])
+    return tree
+
+
+def _mapped_files(pid: int) -> set[str]:
+    """The files a process has mapped: its program, the libraries it loaded, ..."""
+    rows = [line.split(None, 5) for line in Path(f"/proc/{pid}/maps").read_text().splitlines()]
+    return {row[5] for row in rows if len(row) == 6 and row[5].startswith("/")}
+
+
+def _owners(paths: set[str]) -> dict[str, set[str]]:
+    """The packages that installed each file (dpkg knows a file under /lib or /usr/lib)."""
+    asked = {p: p for p in paths} | {
+        ("/usr" + p if not p.startswith("/usr/") else p.removeprefix("/usr")): p for p in paths
+    }
+    found = _run("dpkg", "-S", *sorted(asked), check=False).stdout
+    owners: dict[str, set[str]] = {}
+    for line in found.splitlines():  # "libc6:amd64: /lib/x86_64-linux-gnu/libc.so.6"
+        packages, path = line.split(": ", 1)
+        if path in asked:
+            owners.setdefault(asked[path], set()).update(
+                p.split(":")[0] for p in packages.split(", ")
+            )
+    return owners
+
+
+def _dependency_closure(package: str) -> set[str]:
+    """The installed packages apt installs with ``package``: its Depends, theirs, ..."""
+    out = _run(
+        "apt-cache", "depends", "--recurse", "--installed", "--no-recommends",
+        "--no-suggests", "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
+        package,
+    ).stdout  # fmt: skip
+    return {line.split(":")[0] for line in out.splitlines() if line and not line[0].isspace()}
+
+
+def _essential_packages() -> set[str]:
+    out = _run("dpkg-query", "-W", "-f", "${Package} ${Essential}\n").stdout
+    return {line.split()[0] for line in out.splitlines() if line.endswith(" yes")}
+
+
 @pytest.mark.frozen_build
 @pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="installs a package with apt (root)")
 def test_the_debian_package_installs_runs_as_a_user_and_goes_away(
-    frozen: Path, user_home: Path, tmp_path: Path
+    frozen: Path, user_home: Path, xvfb: str, tmp_path: Path
 ) -> None:
     deb = build.deb(frozen, tmp_path, fast=True)
     info = _run("dpkg-deb", "--field", str(deb)).stdout
@@ -456,9 +509,14 @@ def test_the_debian_package_installs_runs_as_a_user_and_goes_away(
         before = _snapshot(Path("/opt/aspire-desktop"))
         trace = Trace(user_home / "trace")
         os.chmod(trace.path, 0o666)
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # in a real X session: Qt's xcb platform
             ["aspire-desktop", "open", GUIDE],
-            env=dict(env, ASPIRE_DESKTOP_TRACE_STARTUP=str(trace.path)),
+            env=dict(
+                env,
+                DISPLAY=xvfb,
+                QT_QPA_PLATFORM="xcb",
+                ASPIRE_DESKTOP_TRACE_STARTUP=str(trace.path),
+            ),
             cwd=user_home,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -467,10 +525,24 @@ def test_the_debian_package_installs_runs_as_a_user_and_goes_away(
         )
         try:
             trace.wait_for("document-ready")
+            libraries = {
+                path
+                for pid in _process_tree(proc.pid)
+                for path in _mapped_files(pid)
+                if ".so" in Path(path).name and not path.startswith("/opt/aspire-desktop/")
+            }
         finally:
             err = stop_app(proc)
             trace.close()
         assert proc.returncode == 0, err
+        # Every system library it loaded comes with a package that apt installs for it (or
+        # with every system): so its Depends are complete, whatever this machine has.
+        assert any("libxcb-cursor.so" in p for p in libraries), libraries
+        owners = _owners(libraries)
+        assert set(owners) == libraries, f"owned by no package: {libraries - set(owners)}"
+        installed_with_it = _dependency_closure("aspire-desktop") | _essential_packages()
+        for path, packages in owners.items():
+            assert packages & installed_with_it, f"{path} is from {packages}, not a dependency"
         assert _snapshot(Path("/opt/aspire-desktop")) == before
         assert list(user_home.glob(".local/share/aspire-desktop/userdata.sqlite"))
         assert list(user_home.glob(".local/state/aspire-desktop/log/aspire-desktop.log"))
