@@ -259,6 +259,7 @@ SYSTEM_LIBRARIES: dict[str, tuple[str, bool]] = {
     "libstdc++.so.6": ("libstdc++6 (>= 11)", False),
     "libgcc_s.so.1": ("libgcc-s1", False),
     "libz.so.1": ("zlib1g", False),
+    "libexpat.so.1": ("libexpat1", False),
     "libbz2.so.1.0": ("libbz2-1.0", False),
     "liblzma.so.5": ("liblzma5", False),
     "libzstd.so.1": ("libzstd1", False),

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gc
 import os
+import select
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,3 +92,26 @@ def large_baseline(large_content: Path, monkeypatch: pytest.MonkeyPatch) -> Path
 
     monkeypatch.setenv(paths.BASELINE_ENV, str(large_content))
     return large_content
+
+
+@pytest.fixture
+def xvfb() -> Iterator[str]:
+    """A real X server (Xvfb, installed by the README's test command) on a free display."""
+    exe = shutil.which("Xvfb")
+    assert exe, "Xvfb is missing: run the README's test command, which installs it"
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [exe, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        ready, _, _ = select.select([read_fd], [], [], 30)
+        assert ready, "Xvfb did not start"
+        display = ":" + os.read(read_fd, 64).decode().strip()
+        yield display
+    finally:
+        os.close(read_fd)
+        proc.terminate()
+        proc.wait(timeout=30)

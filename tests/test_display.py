@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import select
-import shutil
-import subprocess
 
 import pytest
 
@@ -28,29 +25,6 @@ def test_unreachable_display_is_caught_before_qt_aborts():
     problem = display_problem({"DISPLAY": ":7391"})
     assert problem is not None
     assert "display" in problem or "library" in problem
-
-
-@pytest.fixture
-def xvfb():
-    """A real X server (Xvfb, installed by the README's test command) on a free display."""
-    exe = shutil.which("Xvfb")
-    assert exe, "Xvfb is missing: run the README's test command, which installs it"
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [exe, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        ready, _, _ = select.select([read_fd], [], [], 30)
-        assert ready, "Xvfb did not start"
-        display = ":" + os.read(read_fd, 64).decode().strip()
-        yield display
-    finally:
-        os.close(read_fd)
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_real_window_on_an_x_server(xvfb, baseline, tmp_path):
