@@ -643,3 +643,26 @@ def test_shutdown_leaves_no_process_and_no_shared_memory(files):
     # After shutdown, requests are cancelled rather than left waiting.
     assert worker.render(doc_id, 0, 1.0).cancelled()
     worker.shutdown()  # twice is harmless
+
+
+def test_without_shared_memory_pages_come_through_the_pipe(make_worker, files, monkeypatch, caplog):
+    """Where the system gives no shared memory (``/dev/shm`` not writable, say)."""
+
+    def refused(*args: Any, **kwargs: Any) -> SharedMemory:
+        raise PermissionError(13, "Permission denied", "/dev/shm/psm_x")
+
+    shared = make_worker()
+    doc_id, _ = _open(shared, files["long"])
+    expected = shared.render(doc_id, 3, 0.5).result(WAIT)
+    monkeypatch.setattr(worker_module, "SharedMemory", refused)
+    worker = make_worker()
+    doc_id, _ = _open(worker, files["long"])
+    for _ in range(2):
+        result, pixels = worker.render(doc_id, 3, 0.5).result(WAIT)
+        assert (result.width, result.height, pixels) == (
+            expected[0].width,
+            expected[0].height,
+            expected[1],
+        )
+    assert worker._shm is None
+    assert caplog.text.count("no shared memory") == 1

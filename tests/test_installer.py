@@ -535,6 +535,7 @@ def test_the_debian_package_installs_runs_as_a_user_and_goes_away(
             err = stop_app(proc)
             trace.close()
         assert proc.returncode == 0, err
+        assert "Traceback" not in err, err
         # Every system library it loaded comes with a package that apt installs for it (or
         # with every system): so its Depends are complete, whatever this machine has.
         assert any("libxcb-cursor.so" in p for p in libraries), libraries

@@ -41,13 +41,18 @@ def serve(conn: Connection) -> None:
         try:
             result: Any
             if method == "render":
-                doc_id, page, zoom, rotation, shm_name = args
-                if shm is None or shm.name != shm_name:
-                    if shm is not None:
-                        shm.close()
-                    shm = _attach(shm_name)
-                assert shm.buf is not None
-                result = service.render(doc_id, page, zoom, rotation, shm.buf)
+                doc_id, page, zoom, rotation, where = args
+                if isinstance(where, int):  # no shared memory: the pixels go in the reply
+                    pixels = bytearray(where)
+                    rendered = service.render(doc_id, page, zoom, rotation, memoryview(pixels))
+                    result = (rendered, bytes(memoryview(pixels)[: rendered.nbytes]))
+                else:
+                    if shm is None or shm.name != where:
+                        if shm is not None:
+                            shm.close()
+                        shm = _attach(where)
+                    assert shm.buf is not None
+                    result = service.render(doc_id, page, zoom, rotation, shm.buf)
             else:
                 result = getattr(service, method)(*args)
             reply: tuple[str, Any] = ("ok", result)

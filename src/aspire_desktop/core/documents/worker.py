@@ -95,6 +95,7 @@ class DocumentWorker:
         self._proc: Any = None
         self._conn: Connection | None = None
         self._shm: SharedMemory | None = None
+        self._shm_refused = False
         self.restarts = 0
         self._thread = threading.Thread(target=self._run, name="document-host", daemon=True)
         self._thread.start()
@@ -282,12 +283,21 @@ class DocumentWorker:
         self._conn, self._proc = None, None
         self.restarts += 1
 
-    def _buffer(self, nbytes: int) -> SharedMemory:
+    def _buffer(self, nbytes: int) -> SharedMemory | None:
+        """The shared block renders go through, or None where the system gives none
+        (``/dev/shm`` not writable, say): pixels then come through the pipe."""
         if self._shm is None or self._shm.size < nbytes:
             if self._shm is not None:
                 self._shm.close()
                 self._shm.unlink()
-            self._shm = SharedMemory(create=True, size=max(nbytes, 8 << 20))
+                self._shm = None
+            try:
+                self._shm = SharedMemory(create=True, size=max(nbytes, 8 << 20))
+            except OSError as exc:
+                if not self._shm_refused:
+                    log.warning("no shared memory (%s): pages come through the pipe", exc)
+                self._shm_refused = True
+                return None
         return self._shm
 
     def _exchange(self, method: str, args: tuple[Any, ...], limit: float) -> Any:
@@ -393,15 +403,21 @@ class DocumentWorker:
         info = doc.info
         w, h = info.page_sizes[page] if info is not None else (600.0, 850.0)
         size = min(w * h * zoom * zoom, MAX_PIXELS) + 4 * (w + h) * zoom + 64
-        shm = self._buffer(int(size * 3) + 4096)
+        nbytes = int(size * 3) + 4096
+        shm = self._buffer(nbytes)
         try:
-            result: RenderResult = self._exchange(
-                "render", (doc_id, page, zoom, rotation, shm.name), limit
+            reply = self._exchange(
+                "render", (doc_id, page, zoom, rotation, nbytes if shm is None else shm.name), limit
             )
         except HostFailed:
             self._bad_pages.add((doc_id, page))
             raise
-        buffer = shm.buf
+        buffer: memoryview | None
+        if shm is None:
+            result, data = reply
+            buffer = memoryview(data)
+        else:
+            result, buffer = reply, shm.buf
         assert buffer is not None
         pixels = buffer[: result.nbytes]
         try:
