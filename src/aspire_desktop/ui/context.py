@@ -39,6 +39,14 @@ class AppContext:
     #: Central policy, once read (start-up reads it in the background).
     policy: Any = None
 
+    def __post_init__(self) -> None:
+        import sys
+
+        # The UI thread hands work to threads (the document worker above all) that need
+        # the interpreter lock for a moment to pass it on; by default a thread waits up
+        # to 5 ms for it while the UI thread runs Python, longer than a page takes.
+        sys.setswitchinterval(0.0005)
+
     @staticmethod
     def _dropped() -> Future[T]:
         future: Future[T] = Future()
