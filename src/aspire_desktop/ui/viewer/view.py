@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
@@ -56,6 +57,8 @@ _SAVED_MODES = {FIT_WIDTH: -1.0, FIT_PAGE: -2.0}
 #: How long the document worker waits for the saved reading position before it renders
 #: the first page of a new tab (user data answers in well under a millisecond once open).
 POSITION_WAIT_S = 0.5
+#: How long opening a document yields to the document worker (see ``load``).
+HANDOFF_S = 0.0005
 
 
 def _saved_mode(zoom: float) -> str | float:
@@ -189,6 +192,9 @@ class DocumentView(QWidget):
         # Where the reader was first: the host waits for it to choose the page to render.
         self._position = self.ctx.userdata(lambda u: u.position(document_key))
         opening = self._request_open(None)
+        # Let the worker thread take the interpreter lock and send the request now:
+        # adding the tab next is one long Qt call that holds the lock for milliseconds.
+        time.sleep(HANDOFF_S)
         self.setAccessibleName(f"Document: {title}")
         self.message.setText(f"Opening {title}…")
         when_done(opening, self, self._opened, self._open_failed)
