@@ -23,6 +23,7 @@ import pytest
 import pdfs
 from aspire_desktop.core.documents import host, pdf
 from aspire_desktop.core.documents import worker as worker_module
+from aspire_desktop.core.documents.fit import FIT_WIDTH, GAP, PageView
 from aspire_desktop.core.documents.pdf import (
     MAX_PIXELS,
     DocumentInfo,
@@ -532,42 +533,52 @@ def _pixels(result: Any, pixels: memoryview) -> tuple[Any, bytes]:
     return result, bytes(pixels)
 
 
-def test_the_chosen_page_is_rendered_with_the_open(make_worker, files):
+def _view(page: int, scale: float = 0.5) -> Callable[[], PageView]:
+    return lambda: PageView(page, scale, (800, 600), 1.0)
+
+
+def test_the_page_to_show_is_rendered_with_the_open(make_worker, files):
     worker = make_worker(serve_recording)
     doc_id = next(_ids)
-    told: list[DocumentInfo] = []
-
-    def choose(info: DocumentInfo) -> tuple[int, float, int]:
-        told.append(info)
-        return 2, 0.5, 90
-
-    opening, first = worker.open_showing(doc_id, files["long"], choose, _pixels)
-    info = opening.result(WAIT)
+    opening, first = worker.open_showing(doc_id, files["long"], _view(2), _pixels)
+    assert opening.result(WAIT).page_count == 300
     got = first.result(WAIT)
-    assert told == [info] and info.page_count == 300
     assert got is not None
     (page, zoom, rotation), (result, pixels) = got
-    assert (page, zoom, rotation) == (2, 0.5, 90)
-    # The same pixels as the page asked for on its own, and no second open.
-    again, again_pixels = worker.render(doc_id, 2, 0.5, 90).result(WAIT)
+    assert (page, zoom, rotation) == (2, 0.5, 0)
+    # The same pixels as the page asked for on its own, and the file opened once.
+    again, again_pixels = worker.render(doc_id, 2, 0.5).result(WAIT)
     assert (result.width, result.height, result.page) == (again.width, again.height, 2)
     assert pixels == again_pixels
-    assert worker.call("seen").result(WAIT) == [("open", None), ("render", 2), ("render", 2)]
+    assert worker.call("seen").result(WAIT) == [("open_showing", None), ("render", 2)]
 
 
-def _no_page(info: DocumentInfo) -> None:
+def test_a_fitted_page_comes_at_the_zoom_the_canvas_will_ask_for(shared_worker, files):
+    view = PageView(0, FIT_WIDTH, (1064, 700), 2.0)
+    opening, first = shared_worker.open_showing(next(_ids), files["plain"], lambda: view, _pixels)
+    info = opening.result(WAIT)
+    got = first.result(WAIT)
+    assert got is not None
+    expected = round((1064 - 2 * GAP) / info.page_sizes[0][0] * 2.0, 3)
+    assert got[0] == (0, expected, 0) == (0, view.zoom(info.page_sizes[0]), 0)
+
+
+def test_a_saved_page_past_the_end_shows_the_last(shared_worker, files):
+    opening, first = shared_worker.open_showing(next(_ids), files["plain"], _view(99), _pixels)
+    assert opening.result(WAIT).page_count == 3
+    got = first.result(WAIT)
+    assert got is not None and got[0][0] == 2
+
+
+def _no_page() -> None:
     return None
 
 
-def _page_after_the_last(info: DocumentInfo) -> tuple[int, float, int]:
-    return info.page_count, 1.0, 0
-
-
-def _broken_choice(info: DocumentInfo) -> tuple[int, float, int]:
+def _broken_choice() -> PageView:
     raise RuntimeError("a bug in choosing")
 
 
-@pytest.mark.parametrize("choose", [_no_page, _page_after_the_last, _broken_choice])
+@pytest.mark.parametrize("choose", [_no_page, _broken_choice])
 def test_no_first_page_when_none_is_chosen(shared_worker, files, choose, caplog):
     opening, first = shared_worker.open_showing(next(_ids), files["plain"], choose, _pixels)
     assert opening.result(WAIT).page_count == 3
@@ -577,18 +588,35 @@ def test_no_first_page_when_none_is_chosen(shared_worker, files, choose, caplog)
 
 
 def test_no_first_page_when_the_open_fails(shared_worker, files):
-    called: list[DocumentInfo] = []
-    opening, first = shared_worker.open_showing(
-        next(_ids), files["png"], lambda info: called.append(info) or (0, 1.0, 0), _pixels
-    )
+    opening, first = shared_worker.open_showing(next(_ids), files["png"], _view(0), _pixels)
     _assert_plain(_error(opening))
-    assert first.result(WAIT) is None and called == []
+    assert first.result(WAIT) is None
+    # The host goes on.
+    assert _open(shared_worker, files["plain"])[1].page_count == 3
+
+
+def test_a_page_too_big_for_the_room_kept_is_left_to_the_tab(shared_worker, files):
+    # Room is kept for an A4-like page; a 200-inch one is rendered when asked for.
+    opening, first = shared_worker.open_showing(next(_ids), files["huge"], _view(0), _pixels)
+    doc_id = opening.result(WAIT).doc_id
+    assert first.result(WAIT) is None
+    assert shared_worker.render(doc_id, 0, 0.5).result(WAIT)[0].width > 4000
+
+
+def serve_exiting_in_first_page(conn: Any) -> None:
+    """The real host, except that it exits while rendering a new tab's page."""
+
+    def exit_(*args: Any) -> None:
+        os._exit(3)
+
+    pdf.PdfService.first_page = exit_  # type: ignore[method-assign]
+    host.serve(conn)
 
 
 def test_a_first_page_that_stops_the_host_leaves_the_document_open(make_worker, files):
-    worker = make_worker(serve_exiting_on_page_2)
+    worker = make_worker(serve_exiting_in_first_page)
     doc_id = next(_ids)
-    opening, first = worker.open_showing(doc_id, files["long"], lambda info: (1, 0.5, 0), _pixels)
+    opening, first = worker.open_showing(doc_id, files["long"], _view(1), _pixels)
     assert opening.result(WAIT).page_count == 300
     assert first.result(WAIT) is None
     # Other pages still come (from a restarted host); that page is refused plainly.
@@ -603,7 +631,7 @@ def test_closing_or_shutting_down_answers_a_waiting_first_page(make_worker, file
     held = worker.call("hold", str(gate))
     with open(gate, "wb") as release:
         closed_id, later_id = next(_ids), next(_ids)
-        closed = worker.open_showing(closed_id, files["plain"], lambda i: (0, 1.0, 0), _pixels)
+        closed = worker.open_showing(closed_id, files["plain"], _view(0), _pixels)
         worker.close(closed_id)
         release.write(b"x")
     held.result(WAIT)
@@ -611,7 +639,7 @@ def test_closing_or_shutting_down_answers_a_waiting_first_page(make_worker, file
 
     held = worker.call("hold", str(gate))
     with open(gate, "wb") as release:
-        later = worker.open_showing(later_id, files["plain"], lambda i: (0, 1.0, 0), _pixels)
+        later = worker.open_showing(later_id, files["plain"], _view(0), _pixels)
         stopping = threading.Thread(target=worker.shutdown)
         stopping.start()
         release.write(b"x")

@@ -12,8 +12,8 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication, QInputMethodEvent, 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import pdfs
+from aspire_desktop.core.documents.fit import FIT_PAGE, FIT_WIDTH
 from aspire_desktop.ui.viewer import DocumentView
-from aspire_desktop.ui.viewer.canvas import FIT_PAGE, FIT_WIDTH
 from aspire_desktop.ui.viewer.sidebar import PAGE_ROLE
 from gui_helpers import main_window
 

@@ -7,6 +7,7 @@ parent owns and names in the request, so page pixels are not pickled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any
@@ -40,19 +41,28 @@ def serve(conn: Connection) -> None:
         method, args = request
         try:
             result: Any
-            if method == "render":
-                doc_id, page, zoom, rotation, where = args
+            if method == "open_showing":  # two replies: the document, then its page
+                doc_id, path, password, view, where = args
+                info = service.open(doc_id, path, password)
+                conn.send(("ok", info))
+                method, args = "first_page", (info, view, where)
+            if method in ("render", "first_page"):
+                *call, where = args
+                do: Callable[..., Any] = (
+                    service.render if method == "render" else service.first_page
+                )
                 if isinstance(where, int):  # no shared memory: the pixels go in the reply
                     pixels = bytearray(where)
-                    rendered = service.render(doc_id, page, zoom, rotation, memoryview(pixels))
-                    result = (rendered, bytes(memoryview(pixels)[: rendered.nbytes]))
+                    rendered = do(*call, memoryview(pixels))
+                    n = 0 if rendered is None else rendered.nbytes
+                    result = (rendered, bytes(memoryview(pixels)[:n]))
                 else:
                     if shm is None or shm.name != where:
                         if shm is not None:
                             shm.close()
                         shm = _attach(where)
                     assert shm.buf is not None
-                    result = service.render(doc_id, page, zoom, rotation, shm.buf)
+                    result = do(*call, shm.buf)
             else:
                 result = getattr(service, method)(*args)
             reply: tuple[str, Any] = ("ok", result)

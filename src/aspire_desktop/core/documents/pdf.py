@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aspire_desktop.core.documents.fit import PageView
 from aspire_desktop.core.errors import DocumentDamagedError, UserError
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,22 @@ class PdfService:
         title = ((doc.metadata or {}).get("title") or "").strip() or path.stem
         repaired = bool(getattr(doc, "is_repaired", False))
         return DocumentInfo(doc_id, count, title, sizes, repaired, count <= SIZES_ON_OPEN)
+
+    def first_page(
+        self, info: DocumentInfo, view: PageView, target: memoryview
+    ) -> RenderResult | None:
+        """Render the page a new tab will show, at the zoom its canvas will ask for,
+        into ``target``; None if it does not fit or cannot be rendered (the tab then
+        asks for it in the usual way)."""
+        page = max(0, min(view.page, info.page_count - 1))
+        zoom = view.zoom(info.page_sizes[0])
+        w, h = info.page_sizes[page]
+        if (w * zoom + 2) * (h * zoom + 2) * 3 > len(target):
+            return None
+        try:
+            return self.render(info.doc_id, page, zoom, 0, target)
+        except UserError:
+            return None
 
     @staticmethod
     def _page_size(doc: Any, n: int) -> tuple[float, float]:

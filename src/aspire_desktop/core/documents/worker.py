@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from aspire_desktop.core.documents import host
+from aspire_desktop.core.documents.fit import PageView
 from aspire_desktop.core.documents.pdf import MAX_PIXELS, DocumentInfo, RenderResult
 from aspire_desktop.core.errors import DocumentDamagedError, UserError
 
@@ -43,9 +44,10 @@ RENDER_LIMIT = 10.0
 OTHER_LIMIT = 30.0
 
 
-#: Given a document's info, the page to render as soon as it is open: ``(page, zoom,
-#: rotation)``, or None. It runs on the worker's thread, so it must not touch the UI.
-PageChoice = Callable[[DocumentInfo], "tuple[int, float, int] | None"]
+#: How a new tab will show its document (or None), asked just before the open. It runs
+#: on the worker's thread (it may wait a moment for the saved reading position), so it
+#: must not touch the UI.
+PageChoice = Callable[[], "PageView | None"]
 
 
 #: A page rendered with the open: ``(page, zoom, rotation)`` and what the render's
@@ -63,9 +65,12 @@ class _Call:
     doc_id: int | None = field(compare=False)
     limit: float = field(compare=False)
     convert: Callable[[RenderResult, memoryview], Any] | None = field(compare=False, default=None)
-    #: With an open: which page to render next, and the future that gets it.
+    #: With an open: how the new tab will show the document, and the future that gets
+    #: the page the host renders for it.
     choose: PageChoice | None = field(compare=False, default=None)
     first: Future[FirstPage | None] | None = field(compare=False, default=None)
+    view: PageView | None = field(compare=False, default=None)
+    where: str | int = field(compare=False, default=0)
 
 
 @dataclass
@@ -114,10 +119,11 @@ class DocumentWorker:
         convert: Callable[[RenderResult, memoryview], Any],
         password: str | None = None,
     ) -> tuple[Future[DocumentInfo], Future[FirstPage | None]]:
-        """Open a document, then at once render the page ``choose`` picks: the tab's
-        first page is drawn while the tab is still being built. The second future gives
-        None if the open failed, no page was chosen or its render failed (the page is
-        then asked for again, and any error shown, in the usual way)."""
+        """Open a document, and have the host render at once the page the new tab will
+        show, as ``choose`` says, at the zoom its canvas will ask for: the page is drawn
+        while the tab is still being built. The second future gives None if the open
+        failed, nothing was chosen or the render failed (the page is then asked for
+        again, and any error shown, in the usual way)."""
         first: Future[FirstPage | None] = Future()
         with self._lock:
             self._docs[doc_id] = _OpenDoc(Path(path), password)
@@ -304,6 +310,19 @@ class DocumentWorker:
         conn = self._start_host()
         try:
             conn.send((method, args))
+        except (OSError, ValueError) as exc:
+            self._kill_host()
+            raise HostFailed(
+                "The PDF engine stopped while reading this document.",
+                "The document is probably damaged; other documents still work.",
+            ) from exc
+        return self._receive(limit)
+
+    def _receive(self, limit: float) -> Any:
+        """The host's next reply, within ``limit`` seconds."""
+        conn = self._conn
+        assert conn is not None
+        try:
             if not conn.poll(limit):
                 self._kill_host()
                 raise HostFailed(
@@ -311,7 +330,7 @@ class DocumentWorker:
                     "The document may be damaged; other pages and documents still work.",
                 )
             status, value = conn.recv()
-        except (EOFError, OSError, BrokenPipeError) as exc:
+        except (EOFError, OSError) as exc:
             self._kill_host()
             raise HostFailed(
                 "The PDF engine stopped while reading this document.",
@@ -338,7 +357,14 @@ class DocumentWorker:
     def _perform(self, call: _Call) -> Any:
         if call.method == "open":
             doc_id = call.args[0]
-            info = self._exchange("open", call.args, call.limit)
+            call.view = self._page_view(call)
+            if call.view is None:
+                info = self._exchange("open", call.args, call.limit)
+            else:  # the host renders the page next: see _first_page
+                call.where = self._first_page_buffer(call.view)
+                info = self._exchange(
+                    "open_showing", (*call.args, call.view, call.where), call.limit
+                )
             self._in_host.add(doc_id)
             with self._lock:
                 if doc_id in self._docs:
@@ -364,23 +390,54 @@ class DocumentWorker:
                     doc.info = replace(doc.info, page_sizes=result, sizes_exact=True)
         return result
 
-    def _first_page(self, call: _Call) -> FirstPage | None:
-        """Render the page a just-opened document's tab will show first."""
-        assert call.choose is not None
-        if call.future.exception() is not None:
+    @staticmethod
+    def _page_view(call: _Call) -> PageView | None:
+        if call.choose is None:
             return None
-        info: DocumentInfo = call.future.result()
         try:
-            choice = call.choose(info)
+            return call.choose()
         except Exception:
             log.exception("choosing the first page to render failed")
             return None
-        if choice is None or not 0 <= choice[0] < info.page_count:
+
+    def _first_page_buffer(self, view: PageView) -> str | int:
+        """Where the host puts the first page: the shared block's name, or else how many
+        bytes the pixels may take in its reply. (The page's size is not known yet: room
+        for a page half as tall again as it is wide, at the view's width.)"""
+        width = view.viewport[0] * view.ratio
+        if isinstance(view.mode, float):
+            width = 842.0 * view.mode * view.ratio
+        nbytes = int(min(width * width * 1.5, MAX_PIXELS) * 3) + 4096
+        shm = self._buffer(nbytes)
+        return nbytes if shm is None else shm.name
+
+    def _first_page(self, call: _Call) -> FirstPage | None:
+        """The page the host rendered right after the open (its second reply)."""
+        if call.view is None or call.future.exception() is not None:
             return None
+        info: DocumentInfo = call.future.result()
+        page = max(0, min(call.view.page, info.page_count - 1))
         try:
-            return choice, self._render(info.doc_id, *choice, RENDER_LIMIT, call.convert)
+            reply = self._receive(RENDER_LIMIT)
+        except HostFailed:
+            self._bad_pages.add((info.doc_id, page))
+            return None
         except UserError:
             return None
+        if isinstance(call.where, int):
+            result, data = reply
+            buffer: memoryview | None = memoryview(data)
+        else:
+            result = reply
+            buffer = None if self._shm is None else self._shm.buf
+        if result is None or buffer is None:
+            return None
+        pixels = buffer[: result.nbytes]
+        try:
+            converted = pixels.tobytes() if call.convert is None else call.convert(result, pixels)
+        finally:
+            pixels.release()
+        return (result.page, result.zoom, result.rotation), converted
 
     def _render(
         self,

@@ -26,6 +26,14 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
+from aspire_desktop.core.documents.fit import (
+    FIT_WIDTH,
+    GAP,
+    MAX_SCALE,
+    MIN_SCALE,
+    device_zoom,
+    page_scale,
+)
 from aspire_desktop.core.documents.pdf import DocumentInfo, PageLink, RenderResult, Word
 from aspire_desktop.core.documents.worker import DocumentWorker, FirstPage
 from aspire_desktop.core.errors import UserError
@@ -33,11 +41,8 @@ from aspire_desktop.core.userdata.bookmarks import CONTEXT_CHARS, Quote
 from aspire_desktop.ui.background import when_done
 from aspire_desktop.ui.images import to_image
 from aspire_desktop.ui.viewer.cache import Key, RenderCache
-from aspire_desktop.ui.viewer.layout import GAP, PageLayout
+from aspire_desktop.ui.viewer.layout import PageLayout
 
-FIT_WIDTH = "fit-width"
-FIT_PAGE = "fit-page"
-MIN_SCALE, MAX_SCALE = 0.1, 8.0
 PREFETCH_BEFORE, PREFETCH_AFTER = 1, 2
 
 _shared_cache: RenderCache | None = None
@@ -45,25 +50,6 @@ _shared_cache: RenderCache | None = None
 
 #: What a canvas made ahead of its document holds (document ids start at 1).
 BLANK = DocumentInfo(0, 1, "", ((595.0, 842.0),), False, True)
-
-
-def page_scale(
-    mode: str | float, size: tuple[float, float], rotation: int, viewport: tuple[int, int]
-) -> float:
-    """Logical pixels per point for a zoom mode (or a fixed scale) in a viewport."""
-    if isinstance(mode, str):
-        w, h = size
-        if rotation % 180:
-            w, h = h, w
-        vw = max(100, viewport[0] - 2 * GAP)
-        vh = max(100, viewport[1] - 2 * GAP)
-        mode = vw / w if mode == FIT_WIDTH else min(vw / w, vh / h)
-    return max(MIN_SCALE, min(mode, MAX_SCALE))
-
-
-def device_zoom(scale: float, ratio: float) -> float:
-    """Device pixels per point, as renders are asked for and cached."""
-    return round(scale * ratio, 3)
 
 
 def shared_cache() -> RenderCache:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-GAP = 12  # between pages and around them
+from aspire_desktop.core.documents.fit import GAP
 
 
 class Rect(NamedTuple):

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aspire_desktop.core.documents.fit import FIT_PAGE, FIT_WIDTH, PageView
 from aspire_desktop.core.documents.pdf import (
     EXTERNAL_SCHEMES,
     DocumentInfo,
@@ -40,13 +41,7 @@ from aspire_desktop.core.userdata.bookmarks import BookmarkData, Quote
 from aspire_desktop.ui.background import when_done
 from aspire_desktop.ui.context import AppContext
 from aspire_desktop.ui.images import to_image
-from aspire_desktop.ui.viewer.canvas import (
-    FIT_PAGE,
-    FIT_WIDTH,
-    PageCanvas,
-    device_zoom,
-    page_scale,
-)
+from aspire_desktop.ui.viewer.canvas import PageCanvas
 from aspire_desktop.ui.viewer.sidebar import Sidebar
 
 _doc_ids = itertools.count(1)
@@ -366,11 +361,12 @@ class DocumentView(QWidget):
         return opening
 
     def _first_page_choice(self, viewport: tuple[int, int, float]) -> PageChoice:
-        """Which page the tab will show first, and at which zoom (run by the worker)."""
+        """How the tab will show the document: its page and zoom are rendered with the
+        open (this runs on the document worker's thread)."""
         start_page, position = self._start_page, self._position
         assert position is not None
 
-        def choose(info: DocumentInfo) -> tuple[int, float, int]:
+        def choose() -> PageView:
             page, mode = start_page, FIT_WIDTH
             if page is None:
                 try:
@@ -380,10 +376,7 @@ class DocumentView(QWidget):
                 if saved is not None:
                     page = saved[0]
                     mode = FIT_WIDTH if saved[1] is None else _saved_mode(saved[1])
-            page = max(0, min(page or 0, info.page_count - 1))
-            # The canvas fits its scale to the first page's size (see PageCanvas).
-            scale = page_scale(mode, info.page_sizes[0], 0, viewport[:2])
-            return page, device_zoom(scale, viewport[2]), 0
+            return PageView(max(0, page or 0), mode, viewport[:2], viewport[2])
 
         return choose
 
