@@ -136,6 +136,28 @@ def test_reading_positions_round_trip(db_path: Path, opened: list[UserData]) -> 
     assert _query(db_path, "SELECT page_count FROM reading_positions WHERE document_key='doc'") == [
         (10,)
     ]
+    assert again.positions() == {"doc": (7, None), "other": (0, None)}
+
+
+def test_the_windows_copy_of_the_positions_keeps_what_was_saved_meanwhile(tmp_path) -> None:
+    from aspire_desktop.core import paths
+    from aspire_desktop.core.store.content import ContentStore
+    from aspire_desktop.ui.context import AppContext
+
+    resolved = paths.resolve(str(tmp_path / "home"))
+    store = ContentStore(resolved.content_dir, paths.baseline_dir())
+    ctx = AppContext(resolved, store, store.open_current())
+    try:
+        assert ctx.known_position("a") == (False, None)
+        ctx.note_position("a", 4, -1.0)  # saved before the positions were read
+        ctx.positions_read({"a": (1, None), "b": (2, 1.5)})
+        assert ctx.known_position("a") == (True, (4, -1.0))
+        assert ctx.known_position("b") == (True, (2, 1.5))
+        assert ctx.known_position("c") == (True, None)
+        ctx.note_position("c", 9, None)
+        assert ctx.known_position("c") == (True, (9, None))
+    finally:
+        ctx.shutdown()
 
 
 def test_migrations_match_the_models(db_path: Path) -> None:

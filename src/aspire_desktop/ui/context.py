@@ -38,6 +38,10 @@ class AppContext:
     _closed: bool = False
     #: Central policy, once read (start-up reads it in the background).
     policy: Any = None
+    #: The UI thread's copy of the saved reading positions, once read (a new document
+    #: tab needs its page at once), and positions saved before that.
+    _positions: dict[str, tuple[int, float | None]] | None = None
+    _saved_meanwhile: dict[str, tuple[int, float | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         import sys
@@ -76,6 +80,22 @@ class AppContext:
             return self._dropped()
         opening = self.open_userdata()
         return self._userdata_thread.submit(lambda: fn(opening.result()[0]))
+
+    def positions_read(self, positions: dict[str, tuple[int, float | None]]) -> None:
+        """The saved reading positions, read from user data (UI thread)."""
+        positions.update(self._saved_meanwhile)
+        self._positions = positions
+
+    def known_position(self, document_key: str) -> tuple[bool, tuple[int, float | None] | None]:
+        """``(True, position or None)`` once the positions are read, else ``(False, None)``."""
+        if self._positions is None:
+            return False, None
+        return True, self._positions.get(document_key)
+
+    def note_position(self, document_key: str, page: int, zoom: float | None) -> None:
+        """A position being saved (the viewer saves it in user data too)."""
+        target = self._saved_meanwhile if self._positions is None else self._positions
+        target[document_key] = (page, zoom)
 
     def background(self, fn: Callable[[], T]) -> Future[T]:
         """Run other slow, Qt-free work (integrity checks, status probes)."""

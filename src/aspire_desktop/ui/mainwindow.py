@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 
 
 USER_GUIDE_ID = "aspire-desktop-user-guide"
-#: After a document's first page is shown, the next tab is built this much later.
-SPARE_VIEW_DELAY_MS = 100
+#: After a document's first page is shown, the next tab is built this much later (it
+#: takes the UI thread about 10 ms; the user is reading by then).
+SPARE_VIEW_DELAY_MS = 0
 
 
 class SearchBox(QLineEdit):
@@ -294,6 +295,7 @@ class MainWindow(QMainWindow):
         if notice is not None:
             self.add_notice(notice)
         when_done(self.ctx.userdata(lambda u: u.download_requests()), self, self._requests_loaded)
+        when_done(self.ctx.userdata(lambda u: u.positions()), self, self.ctx.positions_read)
 
     def _policy_loaded(self, policy: Policy) -> None:
         """Central policy was read (its problems are in the log): say so if part is broken."""
@@ -516,7 +518,11 @@ class MainWindow(QMainWindow):
         view = self._spare_view or DocumentView(self.ctx)
         self._spare_view = None
         view.load(path, title, document_key, start_page=page, sha256=sha256, viewport=viewport)
-        view.page_shown.connect(self._prepare_spare_view_soon)
+        from PySide6.QtCore import Qt
+
+        view.page_shown.connect(
+            self._prepare_spare_view_soon, Qt.ConnectionType.SingleShotConnection
+        )
         view.present_requested.connect(lambda: self.present_view(view))
         short = title if len(title) <= 32 else title[:30] + "…"
         index = self.tabs.addTab(view, short)

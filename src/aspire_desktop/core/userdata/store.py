@@ -226,6 +226,18 @@ class UserData:
             row = s.get(ReadingPosition, document_key)
             return None if row is None else (row.page, row.zoom)
 
+    def positions(self) -> dict[str, tuple[int, float | None]]:
+        """Every saved reading position (a few hundred rows at the most)."""
+        from sqlalchemy import select
+
+        from aspire_desktop.core.userdata.models import ReadingPosition
+
+        with self._session() as s:
+            rows = s.execute(
+                select(ReadingPosition.document_key, ReadingPosition.page, ReadingPosition.zoom)
+            )
+            return {key: (page, zoom) for key, page, zoom in rows}
+
     def progress(self, document_key: str) -> RecentDocument | None:
         """How far the user read a document (None: never opened)."""
         from aspire_desktop.core.userdata.models import ReadingPosition

@@ -183,9 +183,14 @@ class DocumentView(QWidget):
         self.doc_id = next(_doc_ids)
         self.sha256 = sha256
         self._viewport = viewport
+        key = document_key
         self._start_page = start_page
-        # Where the reader was first: the host waits for it to choose the page to render.
-        self._position = self.ctx.userdata(lambda u: u.position(document_key))
+        # Where the reader was: known at once once user data is read, else asked for
+        # (the worker waits a moment for it to choose the page to render).
+        known, saved = self.ctx.known_position(document_key)
+        self._position = Future() if known else self.ctx.userdata(lambda u: u.position(key))
+        if known:
+            self._position.set_result(saved)
         opening = self._request_open(None)
         # Let the worker thread take the interpreter lock and send the request now:
         # adding the tab next is one long Qt call that holds the lock for milliseconds.
@@ -540,6 +545,7 @@ class DocumentView(QWidget):
         mode = self.canvas.mode
         zoom = _SAVED_MODES[mode] if isinstance(mode, str) else float(mode)
         key = self.document_key
+        self.ctx.note_position(key, page, zoom)
         self.ctx.userdata(lambda u: u.save_position(key, page, count, zoom))
 
     # Zoom, rotation, modes --------------------------------------------------------------
