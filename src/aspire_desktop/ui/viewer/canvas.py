@@ -311,6 +311,8 @@ class PageCanvas(QAbstractScrollArea):
         if first is not None:
             (page, zoom, rotation), rendered = first
             self._rendered(Key(self.doc_id, page, zoom, rotation), rendered)
+            if self.isVisible():
+                self.viewport().repaint()  # now: the reader is waiting for this page
         self._request()
 
     def _rendered(self, key: Key, done: tuple[RenderResult, QImage]) -> None:
