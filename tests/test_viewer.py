@@ -3,6 +3,7 @@ find, links, passwords, damaged files, printing."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 import pdfs
 from aspire_desktop.core.documents.fit import FIT_PAGE, FIT_WIDTH
 from aspire_desktop.ui.viewer import DocumentView
+from aspire_desktop.ui.viewer import view as view_module
 from aspire_desktop.ui.viewer.sidebar import PAGE_ROLE
 from gui_helpers import main_window
 
@@ -255,6 +257,33 @@ def test_a_new_tab_shows_the_page_rendered_with_the_open(window, qtbot, files, a
     # sidebar's thumbnails are asked for at their own, small zoom).
     at_zoom = [(page, prefetch) for page, zoom, prefetch in asked if zoom == key.zoom]
     assert at_zoom and all(prefetch for _page, prefetch in at_zoom), asked
+
+
+def test_a_slow_document_says_it_is_opening(window, qtbot, files, monkeypatch):
+    documents = window.ctx.documents
+    real = documents.open_showing
+    held: list[Any] = []
+
+    def slow(*args: Any, **kwargs: Any) -> tuple[Future[Any], Future[Any]]:
+        held.append((args, kwargs, Future(), Future()))
+        return held[-1][2], held[-1][3]
+
+    monkeypatch.setattr(documents, "open_showing", slow)
+    monkeypatch.setattr(view_module, "SLOW_OPEN_MS", 1)
+    view = window.open_path(files["plain"], "plain", "file:slow")
+    # At first its (empty) pages, not a message that would flash by...
+    assert view.stack.currentWidget() is view.splitter
+    # ...but a document that takes a while says so.
+    qtbot.waitUntil(lambda: view.message.isVisible())
+    assert view.message.text() == "Opening plain…"
+    args, kwargs, opening, first = held[0]
+    real_opening, real_first = real(*args, **kwargs)
+    real_opening.add_done_callback(lambda f: opening.set_result(f.result()))
+    real_first.add_done_callback(lambda f: first.set_result(f.result()))
+    with qtbot.waitSignal(view.ready, timeout=20_000):
+        pass
+    assert view.stack.currentWidget() is view.splitter and not view.message.isVisible()
+    _painted(qtbot, view, 0)
 
 
 def test_a_wrong_guess_of_the_tab_size_costs_only_a_second_render(

@@ -52,6 +52,8 @@ _SAVED_MODES = {FIT_WIDTH: -1.0, FIT_PAGE: -2.0}
 #: How long the document worker waits for the saved reading position before it renders
 #: the first page of a new tab (user data answers in well under a millisecond once open).
 POSITION_WAIT_S = 0.5
+#: A document taking longer than this to open shows "Opening…" meanwhile.
+SLOW_OPEN_MS = 400
 #: How long opening a document yields to the document worker (see ``load``).
 HANDOFF_S = 0.0005
 
@@ -142,6 +144,8 @@ class DocumentView(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(waiting)
         self.stack.addWidget(self._build_pages())
+        # The (empty) pages show at once; "Opening…" only if the document is slow.
+        self.stack.setCurrentWidget(self.splitter)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -197,20 +201,24 @@ class DocumentView(QWidget):
         time.sleep(HANDOFF_S)
         self.setAccessibleName(f"Document: {title}")
         self.message.setText(f"Opening {title}…")
+        QTimer.singleShot(SLOW_OPEN_MS, self, self._show_message)
         when_done(opening, self, self._opened, self._open_failed)
+
+    def _show_message(self) -> None:
+        """The message area (opening a slow document, an error, a password)."""
+        if self.info is None:
+            self.stack.setCurrentIndex(0)
 
     def lay_out_ahead(self) -> None:
         """Lay this empty, hidden tab out now (it is not painted), and learn from it
         where a new tab's pages will go (``margins``)."""
         from PySide6.QtCore import QCoreApplication, QEvent
 
-        self.stack.setCurrentWidget(self.splitter)  # a stack lays out only its current page
         self.show()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         viewport = self._blank_canvas.viewport()
         DocumentView.margins = (self.width() - viewport.width(), self.height() - viewport.height())
         self.hide()
-        self.stack.setCurrentIndex(0)
 
     # Building ---------------------------------------------------------------------------
     def _build_pages(self) -> QWidget:
@@ -389,6 +397,7 @@ class DocumentView(QWidget):
         when_done(self._request_open(password), self, self._opened, self._open_failed)
 
     def _open_failed(self, error: UserError) -> None:
+        self._show_message()
         if isinstance(error, PasswordRequired):
             self.message.setText(f"<b>{error.message}</b><br>{error.what_to_do}")
             self.message.setAccessibleName(error.message)
@@ -411,9 +420,9 @@ class DocumentView(QWidget):
         self.info = info
         self.password_box.hide()
         self.canvas = self._blank_canvas
-        self.canvas.set_document(info)
         if self._first is not None:
             self.canvas.await_first(self._first)
+        self.canvas.set_document(info)
         self.canvas.page_changed.connect(self._page_changed)
         self.canvas.page_painted.connect(self.page_shown)
         self.canvas.link_clicked.connect(self._link_clicked)
