@@ -7,8 +7,8 @@ after its size and sha256 matched. A part is only ever used as the start of the 
 file (Range + If-Range), and never without its sidecar; the checksum of the whole is
 always checked, so a leftover part is never trusted. The sidecar is written when a
 download stops before its end, and at once for large files (so that a crash keeps them
-too): a small file that arrives in one go needs none. All the files are fsynced together
-before ``fetch_all`` returns.
+too): a small file that arrives in one go needs none. Each complete file is fsynced in
+the background, and all are before ``fetch_all`` returns.
 
 Sources are tried in order (the feed, then its mirrors): a file that fails on one
 (after retries with backoff for passing problems) is fetched from the next.
@@ -26,7 +26,11 @@ kept small and everything else runs beside it:
 - One *writer* thread takes the blocks in order, hashes them and writes them to the part
   (both release the interpreter lock, so this runs on another core), and finishes each
   file: checksum compared, part renamed, ``on_done`` called. A file whose checksum does
-  not match is queued again (from its first byte, or from the next source).
+  not match is queued again (from its first byte, or from the next source). The writer
+  makes as few system calls per file as it can: each one gives the interpreter lock
+  away and waits to have it back.
+- Two *fsync* threads make each complete file durable, so that little is left to wait
+  for at the end.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ import tenacity
 
 from aspire_desktop.core.feed.errors import FileMismatchError
 from aspire_desktop.core.feed.manifest import FeedFile
-from aspire_desktop.core.store.durable import fsync_files, start_writeback
+from aspire_desktop.core.store.durable import fsync_file
 from aspire_desktop.core.sync.errors import (
     FeedOfflineError,
     FeedTimeoutError,
@@ -70,6 +74,7 @@ _HASH_CHUNK = 1 << 20
 #: Files with more than this to fetch get their sidecar before their first byte.
 _SIDECAR_AT_ONCE = 8 << 20
 _O_BINARY: int = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY
 
 
 @dataclass(frozen=True)
@@ -289,11 +294,13 @@ class _Output:
     def open(self) -> None:
         if self._sidecar_at_once:
             self.keep()
-        self._fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | _O_BINARY, 0o644)
+        if not self.offset:
+            self._fd = os.open(self.part, _NEW, 0o644)
+            return
+        self._fd = os.open(self.part, os.O_WRONLY | _O_BINARY)
         os.ftruncate(self._fd, self.offset)
         os.lseek(self._fd, self.offset, os.SEEK_SET)
-        if self.offset:
-            self.digest = _hash_prefix(self.part, self.offset)
+        self.digest = _hash_prefix(self.part, self.offset)
 
     def keep(self) -> None:
         """Write the part's sidecar (if not yet), so that the part can be resumed."""
@@ -307,15 +314,9 @@ class _Output:
         while view:
             view = view[os.write(self._fd, view) :]
 
-    def close(self, writeback: bool = True) -> None:
-        """Close the part; with ``writeback`` its data starts on its way to the disk."""
-        if self._fd < 0:
-            return
-        fd, self._fd = self._fd, -1
-        try:
-            if writeback:
-                start_writeback(fd)
-        finally:
+    def close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
             os.close(fd)
 
 
@@ -359,7 +360,7 @@ class _Writer:
             except BaseException as exc:
                 if out is not None:
                     out.broken = True
-                    out.close(writeback=False)
+                    out.close()
                 self._failed(exc)
             finally:
                 if reuse is not None:
@@ -425,13 +426,14 @@ class Downloader:
         self._retrying = retry_policy(options, self._sleep)
         workers = max(1, options.workers)
         self._writer = _Writer(options.block_size, 2 * workers + 2, self._fail)
+        self._fsync = ThreadPoolExecutor(2, thread_name_prefix="sync-fsync")
+        self._synced: list[Future[None]] = []
 
     # The whole set ------------------------------------------------------------------
     def fetch_all(self, files: Sequence[FeedFile], on_done: Callable[[FeedFile], None]) -> None:
         """Download every file into the pool, complete and verified; ``on_done`` runs (in
         the writer thread, one file at a time) as each one is. The first failure stops
-        the others and is raised. Returns when every file is also on disk for good: each
-        one's writeback starts as it completes, and all are fsynced together at the end."""
+        the others and is raised. Returns when every file is also on disk for good."""
         self.pool.folder.mkdir(parents=True, exist_ok=True)
         if not files:
             return
@@ -448,10 +450,13 @@ class Downloader:
                 self._writer.drain()
         finally:
             self._writer.close()
+            self._fsync.shutdown(wait=True)
+        for synced in self._synced:
+            if (exc := synced.exception()) is not None:
+                self._fail(exc)
         if self._failures:
             real = [e for e in self._failures if not isinstance(e, _Aborted)]
             raise real[0] if real else SyncCancelledError()
-        fsync_files([self.pool.complete(f) for f in files])
 
     def _fetch_queued(self) -> None:
         """Fetch what is queued: one fetcher, joined by more as ``_paced`` sees fit."""
@@ -503,6 +508,7 @@ class Downloader:
 
     def _done(self, f: FeedFile, step: str) -> None:
         """In the writer thread: ``f`` is complete in the pool."""
+        self._synced.append(self._fsync.submit(fsync_file, self.pool.complete(f)))
         self.progress.file_done(step)
         self._on_done(f)
 
