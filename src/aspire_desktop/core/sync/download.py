@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import queue
 import threading
@@ -96,12 +97,13 @@ class Deadline:
     """A point in time after which the work is too slow to go on."""
 
     def __init__(self, seconds: float | None, what: str) -> None:
-        self._end = None if seconds is None else time.monotonic() + seconds
+        #: ``time.monotonic()`` at the deadline.
+        self.end = math.inf if seconds is None else time.monotonic() + seconds
         self._seconds = seconds
         self._what = what
 
     def check(self) -> None:
-        if self._end is not None and time.monotonic() > self._end:
+        if time.monotonic() > self.end:
             raise TooSlowError(
                 f"The feed is sending {self._what} far too slowly (it took more than "
                 f"{self._seconds:g} seconds), so the sync stopped.",
@@ -668,8 +670,10 @@ class Downloader:
 
     def _copy(self, chunks: Iterator[bytes], out: _Output, deadline: Deadline, pace: _Pace) -> int:
         """Hand ``chunks`` to the writer in blocks; returns the part's size at the end, or
-        as soon as it would be larger than the file."""
-        f, writer = out.job.file, self._writer
+        as soon as it would be larger than the file. (This loop runs for every chunk the
+        HTTP client gives, one thread at a time: it is kept plain.)"""
+        f, writer, progress = out.job.file, self._writer, self.progress
+        cancel, abort, end = self.cancel, self._abort, min(deadline.end, self.deadline.end)
         received = out.offset
         block: bytearray | None = None
         used = 0
@@ -677,19 +681,32 @@ class Downloader:
         def check() -> None:
             self._check_running(deadline)
 
+        def free_block() -> bytearray:
+            asked = time.perf_counter()
+            try:
+                return writer.block(check)
+            finally:
+                pace.held(time.perf_counter() - asked)
+
         try:
             for chunk in chunks:
-                check()
-                received += len(chunk)
+                if cancel.is_set() or abort.is_set() or time.monotonic() > end:
+                    check()
+                size = len(chunk)
+                received += size
                 if received > f.size:
                     return received
-                self.progress.received(f.sha256, len(chunk))
-                data = memoryview(chunk)
+                progress.received(f.sha256, size)
+                if block is None:
+                    block, used = free_block(), 0
+                if used + size < len(block):
+                    block[used : used + size] = chunk
+                    used += size
+                    continue
+                data = memoryview(chunk)  # fills the block, and maybe more
                 while data:
                     if block is None:
-                        asked = time.perf_counter()
-                        block, used = writer.block(check), 0
-                        pace.held(time.perf_counter() - asked)
+                        block, used = free_block(), 0
                     piece = data[: len(block) - used]
                     block[used : used + len(piece)] = piece
                     used += len(piece)
@@ -697,7 +714,7 @@ class Downloader:
                     if used == len(block):
                         writer.write_block(out, block, used)
                         block = None
-                        self._paced(pace)
+                self._paced(pace)
         finally:
             if block is not None:
                 writer.write_block(out, block, used)
