@@ -8,7 +8,7 @@ file (Range + If-Range), and never without its sidecar; the checksum of the whol
 always checked, so a leftover part is never trusted. The sidecar is written when a
 download stops before its end, and at once for large files (so that a crash keeps them
 too): a small file that arrives in one go needs none. Each complete file is fsynced in
-the background, and all are before ``fetch_all`` returns.
+the background; all of them are durable when ``fetch_all`` returns.
 
 Sources are tried in order (the feed, then its mirrors): a file that fails on one
 (after retries with backoff for passing problems) is fetched from the next.
