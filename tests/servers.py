@@ -196,8 +196,12 @@ class FaultServer:
     ``/files/``) or ``**`` (anything else) to a behaviour: ``ok``, ``status:NNN``,
     ``hang``, ``trickle``, ``truncate``, ``corrupt``, ``oversize``,
     ``oversize-nolength``, ``ignore-range``, ``bad-content-range``, ``always-416``,
-    ``proxy-auth``; ``A>B`` behaves as A the first time and as B after.
+    ``proxy-auth``, ``distant`` (answers as ``ok`` but only after ``LATENCY`` seconds,
+    as a server far away does); ``A>B`` behaves as A the first time and as B after.
+    ``most_in_flight`` is the most requests it has had at once.
     """
+
+    LATENCY = 0.15
 
     def __init__(self, root: Path, tls: ssl.SSLContext | None = None) -> None:
         self.root = root
@@ -206,6 +210,8 @@ class FaultServer:
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self._seen: set[str] = set()
+        self.in_flight = 0
+        self.most_in_flight = 0
         handler = type("Handler", (_Handler,), {"fault": self})
         self.httpd = _Server((HOST, 0), handler)
         self.httpd.daemon_threads = True
@@ -241,6 +247,11 @@ class FaultServer:
             self._seen.add(path)
             return True
 
+    def arrived(self, change: int) -> None:
+        with self._lock:
+            self.in_flight += change
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
     def record(self, served: Served) -> None:
         with self._lock:
             self.served.append(served)
@@ -269,9 +280,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        self.fault.arrived(1)
+        try:
+            self._get()
+        finally:
+            self.fault.arrived(-1)
+
+    def _get(self) -> None:
         fault = self.fault
         path = self.path.split("?")[0]
         rule = fault.rule_for(path)
+        if rule == "distant":
+            fault.stop_event.wait(fault.LATENCY)
+            rule = "ok"
         if rule == "proxy-auth":
             self._send_status(407, {"Proxy-Authenticate": 'Basic realm="test"'})
             return

@@ -122,6 +122,8 @@ def test_interrupted_sync_resumes_where_it_stopped(env: SyncEnv, nginx: Nginx) -
     on_disk = sum(p.stat().st_size for p in pool.iterdir() if not p.name.endswith(".json"))
     total = sum(p.stat().st_size for p in (_www(env) / "files").iterdir())
     assert 1.5 * MB <= on_disk < total
+    for part in pool.glob("*.part"):  # each with its sidecar, so that it is resumed
+        assert part.with_name(part.name + ".json").exists()
     nginx.clear_log()
 
     result = env.sync(nginx.url + "feed/")

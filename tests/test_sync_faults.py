@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,9 +22,9 @@ from aspire_desktop.core.feed import errors as feed_errors
 from aspire_desktop.core.feed.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES, SIGNATURE_NAME
 from aspire_desktop.core.feed.signing import sign
 from aspire_desktop.core.store.content import ContentStore
-from aspire_desktop.core.sync import SyncOptions, SyncProgress
+from aspire_desktop.core.sync import SyncOptions, SyncProgress, download
 from aspire_desktop.core.sync import errors as sync_errors
-from aspire_desktop.core.sync.download import POOL
+from aspire_desktop.core.sync.download import POOL, SIDECAR
 from feedtools import Doc, SyncEnv, make_env, make_key
 from servers import FaultServer
 
@@ -318,6 +319,90 @@ def test_oversize_manifest(synced: tuple[SyncEnv, Path, FaultServer]) -> None:
     assert not any(s.path.endswith(".minisig") for s in server.served)  # not even fetched
 
 
+# --- several files at once ------------------------------------------------------------------
+
+
+def _sync_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("sync-")]
+
+
+def _manifest_files(feed: Path) -> list[dict[str, object]]:
+    """The manifest's files, in its order (the order they are fetched in)."""
+    files: list[dict[str, object]] = json.loads((feed / MANIFEST_NAME).read_bytes())["files"]
+    return files
+
+
+def test_a_distant_server_gets_several_files_at_once(
+    env: SyncEnv, servers: list[FaultServer]
+) -> None:
+    """A fetcher that mostly waits for answers is joined by more, up to the limit; the
+    progress counts stay right with several files coming in at once."""
+    feed = env.feed(2, [Doc(f"d{i:02d}", 20 * KB) for i in range(16)])
+    server = _serve(servers, feed, **{"*": "distant"})
+    events: list[SyncProgress] = []
+    result = env.sync(server.url, progress=events.append)
+    assert result.version == 2 and result.files_downloaded == 16
+    env.assert_intact(2)
+    assert 1 < server.most_in_flight <= env.options.download.workers
+    downloading = [p for p in events if p.phase == "downloading"]
+    assert all(p.bytes_done <= p.bytes_total for p in downloading)
+    assert [p.files_done for p in downloading] == sorted(p.files_done for p in downloading)
+    last = downloading[-1]
+    assert (last.files_done, last.bytes_done) == (16, last.bytes_total)
+    assert not _sync_threads()
+
+
+def test_a_file_that_fails_stops_the_others(env: SyncEnv, servers: list[FaultServer]) -> None:
+    feed = env.feed(2, [Doc(f"d{i:02d}", 20 * KB) for i in range(16)])
+    server = _serve(servers, feed, **{"*": "distant"})
+    server.rules["/" + str(_manifest_files(feed)[0]["path"])] = "corrupt"
+    with pytest.raises(feed_errors.FileMismatchError, match="did not match its checksum"):
+        env.sync(server.url)
+    env.assert_intact(1)
+    assert not _sync_threads()
+    asked = {s.path for s in server.served if s.path.startswith("/files/")}
+    assert len(asked) < 16  # the files after it were never asked for
+
+
+@pytest.mark.parametrize("block_size", [1000, 64 * KB + 1])
+def test_blocks_of_any_size_and_resumed_parts(
+    env: SyncEnv, servers: list[FaultServer], block_size: int
+) -> None:
+    """Chunks split over blocks, or blocks holding several; each file broken off half
+    way, then resumed (its part hashed again from the disk) and checked whole."""
+    feed = env.feed(2, [Doc("a", 200 * KB), Doc("b", 3 * KB)])
+    server = _serve(servers, feed, **{"*": "truncate>ok"})
+    options = replace(env.options, download=replace(env.options.download, block_size=block_size))
+    result = env.sync(server.url, options=options)
+    assert result.version == 2
+    env.assert_intact(2)
+    for f in _manifest_files(feed):
+        assert [s.status for s in server.served if s.path == f"/{f['path']}"] == [200, 206]
+
+
+def test_sidecars_only_for_large_files_or_broken_downloads(
+    env: SyncEnv, servers: list[FaultServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small file that arrives in one go needs no sidecar; a large one gets it before
+    its first byte (so that a crash keeps its part); one broken off, when it stops."""
+    monkeypatch.setattr(download, "_SIDECAR_AT_ONCE", 100 * KB)
+    written: list[str] = []
+    original = download.Pool.write_sidecar
+
+    def record(pool: download.Pool, f: download.FeedFile, *args: object) -> None:
+        written.append(f.path)
+        original(pool, f, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(download.Pool, "write_sidecar", record)
+    feed = env.feed(2, [Doc("small", 30 * KB), Doc("broken", 60 * KB), Doc("large", 300 * KB)])
+    paths = [str(f["path"]) for f in _manifest_files(feed)]
+    _small, broken, large = sorted(paths, key=lambda path: (feed / path).stat().st_size)
+    server = _serve(servers, feed, **{"/" + broken: "truncate>ok"})
+    assert env.sync(server.url).version == 2
+    # The broken one: when it stopped, and again as it was resumed.
+    assert sorted(written) == sorted([large, broken, broken])
+
+
 # --- sources and networks ------------------------------------------------------------------
 
 
@@ -500,7 +585,10 @@ def test_cancel_keeps_content_and_parts(env: SyncEnv, servers: list[FaultServer]
     with pytest.raises(sync_errors.SyncCancelledError, match="cancelled"):
         env.sync(server.url, progress=on_progress, cancel=cancel)
     env.assert_intact(1)
-    assert list((env.paths.content_dir / POOL).glob("*.part"))
+    parts = list((env.paths.content_dir / POOL).glob("*.part"))
+    assert parts
+    assert all(part.with_name(part.name.removesuffix(".part") + SIDECAR).exists() for part in parts)
+    assert not _sync_threads()
 
 
 def test_one_sync_at_a_time(env: SyncEnv) -> None:

@@ -117,6 +117,21 @@ def write_version(
 ) -> None:
     """Write the catalogue, checksums and ``content.json`` of a version into ``folder``,
     whose ``files/`` already holds every file the manifest delivers (checked)."""
+    write_version_catalogue(folder, manifest, manifest_bytes, signature, label=label)
+    write_checksums(folder, {f.local_name: f.sha256 for f in manifest.files})
+
+
+def write_version_catalogue(
+    folder: Path,
+    manifest: Manifest,
+    manifest_bytes: bytes,
+    signature: bytes | None,
+    *,
+    label: str,
+) -> None:
+    """All of a version but its files and ``SHA256SUMS``: the catalogue, the signed
+    manifest (kept for audit) and ``content.json``. It needs only the manifest, so sync
+    writes it while the files download."""
     from aspire_desktop.core.feed.manifest import SIGNATURE_NAME, sha256_bytes
 
     write_catalogue(manifest.catalogue_source(), folder / layout.CATALOGUE, manifest.file_rows())
@@ -124,7 +139,6 @@ def write_version(
         suffix = SIGNATURE_NAME.removeprefix("manifest.json")
         (folder / layout.FEED_MANIFEST).write_bytes(manifest_bytes)
         (folder / (layout.FEED_MANIFEST + suffix)).write_bytes(signature)
-    write_checksums(folder, {f.local_name: f.sha256 for f in manifest.files})
     # Versions made from a signed feed record which manifest they are (sync compares it).
     signed_sha = sha256_bytes(manifest_bytes) if signature is not None else ""
     layout.write_version_info(folder, manifest.version, manifest.issued_date, label, signed_sha)

@@ -20,26 +20,6 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def start_writeback(fd: int) -> None:
-    """Ask the system to start writing a file's data to disk now, without waiting.
-
-    On Linux ``POSIX_FADV_DONTNEED`` starts the writeback of the file's dirty pages (and
-    lets them go from the cache once written), so a later ``fsync`` finds little left to
-    do; many files downloaded in a row then reach the disk while the next ones arrive.
-    Elsewhere it does nothing and ``fsync`` does all the work.
-    """
-    if hasattr(os, "posix_fadvise"):
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-
-
-def fsync_files(paths: list[Path]) -> None:
-    """fsync many files at once (the file system commits them together)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(8, thread_name_prefix="fsync") as pool:
-        list(pool.map(fsync_file, paths))
-
-
 def fsync_dir(path: Path) -> None:
     if sys.platform == "win32":  # pragma: no cover - folders cannot be fsynced there
         return

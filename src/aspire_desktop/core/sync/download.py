@@ -1,14 +1,36 @@
-"""Downloading a feed's files: in parallel, resumable, capped, verified.
+"""Downloading a feed's files: resumable, capped, verified, and as fast as the link.
 
 Files arrive in ``<data>/content/downloads/``: ``<name>.part`` while they come in, with a
 ``<name>.part.json`` sidecar saying which file (checksum, size) and which server state
 (ETag / Last-Modified) the part belongs to; a complete file is renamed to ``<name>`` only
-after its size and sha256 matched and it was fsynced. A part is only ever used as the
-start of the same file (Range + If-Range); the checksum of the whole is always checked,
-so a leftover part is never trusted. Each file is hashed while it is written.
+after its size and sha256 matched. A part is only ever used as the start of the same
+file (Range + If-Range), and never without its sidecar; the checksum of the whole is
+always checked, so a leftover part is never trusted. The sidecar is written when a
+download stops before its end, and at once for large files (so that a crash keeps them
+too): a small file that arrives in one go needs none. Each complete file is fsynced in
+the background; all of them are durable when ``fetch_all`` returns.
 
 Sources are tried in order (the feed, then its mirrors): a file that fails on one
 (after retries with backoff for passing problems) is fetched from the next.
+
+How the work is shared. On a fast link the interpreter is the limit (the HTTP client
+is Python; hashing and writing are not), so the part that runs one thread at a time is
+kept small and everything else runs beside it:
+
+- *Fetchers* (threads, one connection each) ask for files and copy what arrives into
+  reusable blocks; that is all they do with the bytes. One starts; another joins (up to
+  ``DownloadOptions.workers``) whenever a fetcher spends most of its time waiting for
+  the network rather than working, as it does on a distant or slow server: more files
+  in flight then hide the waiting. On a fast link the fetchers would only take turns
+  with the interpreter, which costs more than it gives.
+- One *writer* thread takes the blocks in order, hashes them and writes them to the part
+  (both release the interpreter lock, so this runs on another core), and finishes each
+  file: checksum compared, part renamed, ``on_done`` called. A file whose checksum does
+  not match is queued again (from its first byte, or from the next source). The writer
+  makes as few system calls per file as it can: each one gives the interpreter lock
+  away and waits to have it back.
+- Two *fsync* threads make each complete file durable, so that little is left to wait
+  for at the end.
 """
 
 from __future__ import annotations
@@ -16,11 +38,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
+import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +53,7 @@ import tenacity
 
 from aspire_desktop.core.feed.errors import FileMismatchError
 from aspire_desktop.core.feed.manifest import FeedFile
-from aspire_desktop.core.store.durable import fsync_files, start_writeback
+from aspire_desktop.core.store.durable import fsync_file
 from aspire_desktop.core.sync.errors import (
     FeedOfflineError,
     FeedTimeoutError,
@@ -47,10 +72,15 @@ POOL = "downloads"
 PART = ".part"
 SIDECAR = ".part.json"
 _HASH_CHUNK = 1 << 20
+#: Files with more than this to fetch get their sidecar before their first byte.
+_SIDECAR_AT_ONCE = 8 << 20
+_O_BINARY: int = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY
 
 
 @dataclass(frozen=True)
 class DownloadOptions:
+    #: Files fetched at once at most (one connection each).
     workers: int = 4
     #: Tries per file and source for passing problems (timeouts, 5xx, broken connections).
     attempts: int = 4
@@ -59,31 +89,26 @@ class DownloadOptions:
     #: Each file may take this long plus its size at ``min_rate`` bytes a second.
     file_grace: float = 60.0
     min_rate: float = 4096.0
+    #: Bytes handed from a fetcher to the writer at a time.
+    block_size: int = 1 << 20
 
 
 class Deadline:
     """A point in time after which the work is too slow to go on."""
 
     def __init__(self, seconds: float | None, what: str) -> None:
-        self._end = None if seconds is None else time.monotonic() + seconds
+        #: ``time.monotonic()`` at the deadline.
+        self.end = math.inf if seconds is None else time.monotonic() + seconds
         self._seconds = seconds
         self._what = what
 
     def check(self) -> None:
-        if self._end is not None and time.monotonic() > self._end:
+        if time.monotonic() > self.end:
             raise TooSlowError(
                 f"The feed is sending {self._what} far too slowly (it took more than "
                 f"{self._seconds:g} seconds), so the sync stopped.",
                 "Try again later, or on a better connection; what came is kept.",
             )
-
-
-class _Restart(Exception):
-    """Start this file again from its first byte (a resumed part did not fit)."""
-
-
-class _Aborted(Exception):
-    """Another file failed: stop this one quietly."""
 
 
 def _transient(exc: BaseException) -> bool:
@@ -190,7 +215,194 @@ def _hash_prefix(path: Path, length: int) -> hashlib._Hash:
     return digest
 
 
+class _Restart(Exception):
+    """Start this file again from its first byte (a resumed part did not fit)."""
+
+
+class _Aborted(Exception):
+    """Another file failed: stop this one quietly."""
+
+
+@dataclass(eq=False)
+class _Job:
+    """A file to fetch, and how far its sources have been tried."""
+
+    file: FeedFile
+    #: Nothing of it (part, sidecar, complete file) is in the pool.
+    fresh: bool = False
+    #: The source it is fetched from (an index into the sources).
+    source: int = 0
+    #: Already started again from its first byte on this source.
+    restarted: bool = False
+    #: The first failure, raised if every source fails.
+    error: SyncError | FileMismatchError | None = None
+
+
+class _Pace:
+    """How a fetcher spends its time: mostly waiting (for the network) means that
+    another fetcher would help. Waiting for a block from the writer does not count."""
+
+    #: Shortest stretch of time judged.
+    WINDOW = 0.1
+
+    def __init__(self) -> None:
+        self._restart()
+
+    def _restart(self) -> None:
+        self._wall = time.perf_counter()
+        self._cpu = time.thread_time()
+        self._held = 0.0
+
+    def held(self, seconds: float) -> None:
+        self._held += seconds
+
+    def waiting(self) -> bool:
+        """True when, over the stretch that ends now, this thread has worked less than a
+        quarter of the time (a fetcher whose link is fast works most of it, even when
+        it takes turns with other threads)."""
+        wall = time.perf_counter() - self._wall - self._held
+        if wall < self.WINDOW:
+            return False
+        busy = time.thread_time() - self._cpu
+        self._restart()
+        return busy < wall / 4
+
+
+class _Output:
+    """One try's bytes on their way into a part file: the file and the digest are only
+    touched by the writer thread; ``last`` is the newest writer task for it."""
+
+    def __init__(
+        self,
+        job: _Job,
+        part: Path,
+        offset: int,
+        sidecar: Callable[[], None] | None = None,
+        *,
+        sidecar_at_once: bool = False,
+    ) -> None:
+        self.job = job
+        self.part = part
+        #: Bytes of the part kept from before (resumed); the digest starts with them.
+        self.offset = offset
+        self._sidecar = sidecar
+        self._sidecar_at_once = sidecar_at_once
+        self.has_sidecar = False
+        self._fd = -1
+        self.digest = hashlib.sha256()
+        self.broken = False
+        self.last: Future[None] | None = None
+
+    def open(self) -> None:
+        if self._sidecar_at_once:
+            self.keep()
+        if not self.offset:
+            self._fd = os.open(self.part, _NEW, 0o644)
+            return
+        self._fd = os.open(self.part, os.O_WRONLY | _O_BINARY)
+        os.ftruncate(self._fd, self.offset)
+        os.lseek(self._fd, self.offset, os.SEEK_SET)
+        self.digest = _hash_prefix(self.part, self.offset)
+
+    def keep(self) -> None:
+        """Write the part's sidecar (if not yet), so that the part can be resumed."""
+        if self._sidecar is not None and not self.has_sidecar:
+            self._sidecar()
+            self.has_sidecar = True
+
+    def write(self, data: bytes | bytearray, size: int) -> None:
+        view = memoryview(data)[:size]
+        self.digest.update(view)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+
+class _Writer:
+    """One thread that hashes and writes blocks in the order they are given, and runs
+    what follows a file's last block. Blocks are reused, so that bytes arriving fast
+    cost no fresh memory; a fetcher waits for one while the writer is behind. A task
+    that fails marks its output broken (its later tasks are skipped) and is reported to
+    ``failed``."""
+
+    def __init__(self, block_size: int, blocks: int, failed: Callable[[BaseException], None]):
+        self.block_size = block_size
+        self._blocks_left = blocks
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._failed = failed
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sync-write")
+
+    def block(self, check: Callable[[], None]) -> bytearray:
+        """A free block; ``check`` runs (and may raise) while none is."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                if self._blocks_left > 0:
+                    self._blocks_left -= 1
+                    return bytearray(self.block_size)
+        while True:
+            try:
+                return self._free.get(timeout=0.05)
+            except queue.Empty:
+                check()
+
+    def _submit(
+        self, out: _Output | None, task: Callable[[], None], reuse: bytearray | None = None
+    ) -> None:
+        def run() -> None:
+            try:
+                if out is None or not out.broken:
+                    task()
+            except BaseException as exc:
+                if out is not None:
+                    out.broken = True
+                    out.close()
+                self._failed(exc)
+            finally:
+                if reuse is not None:
+                    self._free.put(reuse)
+
+        future = self._thread.submit(run)
+        if out is not None:
+            out.last = future
+
+    def call(self, task: Callable[[], None]) -> None:
+        """Run ``task`` in the writer thread, after everything given so far."""
+        self._submit(None, task)
+
+    def open(self, out: _Output) -> None:
+        self._submit(out, out.open)
+
+    def write_block(self, out: _Output, block: bytearray, size: int) -> None:
+        """Hash and write ``block[:size]``, then reuse the block."""
+        self._submit(out, lambda: out.write(block, size), reuse=block)
+
+    def then(self, out: _Output, task: Callable[[_Output], None]) -> None:
+        """Run ``task(out)`` after everything given for ``out`` so far."""
+        self._submit(out, lambda: task(out))
+
+    def settle(self, out: _Output) -> None:
+        """Wait until everything given for ``out`` is done."""
+        if out.last is not None:
+            wait([out.last])
+
+    def drain(self) -> None:
+        """Wait until everything given so far is done."""
+        self._thread.submit(lambda: None).result()
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+
+
 class Downloader:
+    """Fetches files into the pool (see the module's description); used once."""
+
     def __init__(
         self,
         sources: Sequence[Transport],
@@ -207,69 +419,150 @@ class Downloader:
         self.cancel = cancel
         self.deadline = deadline
         self._abort = threading.Event()
+        self._failures: list[BaseException] = []
+        self._lock = threading.Lock()
+        self._queue: deque[_Job] = deque()
+        self._on_done: Callable[[FeedFile], None] = lambda f: None
+        self._crew: ThreadPoolExecutor | None = None
+        self._fetchers: list[Future[None]] = []
+        self._retrying = retry_policy(options, self._sleep)
+        workers = max(1, options.workers)
+        self._writer = _Writer(options.block_size, 2 * workers + 2, self._fail)
+        self._fsync = ThreadPoolExecutor(2, thread_name_prefix="sync-fsync")
+        self._synced: list[Future[None]] = []
 
     # The whole set ------------------------------------------------------------------
     def fetch_all(self, files: Sequence[FeedFile], on_done: Callable[[FeedFile], None]) -> None:
         """Download every file into the pool, complete and verified; ``on_done`` runs (in
-        a worker) as each one is. The first failure stops the others and is raised.
-        Returns when every file is also on disk for good: each one's writeback starts as
-        it completes, and all are fsynced together at the end."""
+        the writer thread, one file at a time) as each one is. The first failure stops
+        the others and is raised. Returns when every file is also on disk for good."""
         self.pool.folder.mkdir(parents=True, exist_ok=True)
         if not files:
             return
-        self._download_all(files, on_done)
-        fsync_files([self.pool.complete(f) for f in files])
+        self._on_done = on_done
+        present = {entry.name for entry in os.scandir(self.pool.folder)}
+        self._queue.extend(
+            _Job(f, fresh=not {f.local_name, f.local_name + PART, f.local_name + SIDECAR} & present)
+            for f in files
+        )
+        try:
+            # Finishing a file may queue it again (to restart it, or for the next source).
+            while self._queue and not self._abort.is_set():
+                self._fetch_queued()
+                self._writer.drain()
+        finally:
+            self._writer.close()
+            self._fsync.shutdown(wait=True)
+        for synced in self._synced:
+            if (exc := synced.exception()) is not None:
+                self._fail(exc)
+        if self._failures:
+            real = [e for e in self._failures if not isinstance(e, _Aborted)]
+            raise real[0] if real else SyncCancelledError()
 
-    def _download_all(self, files: Sequence[FeedFile], on_done: Callable[[FeedFile], None]) -> None:
-        workers = max(1, min(self.options.workers, len(files)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="sync-download") as pool:
-            futures = [pool.submit(self._fetch_one, f, on_done) for f in files]
+    def _fetch_queued(self) -> None:
+        """Fetch what is queued: one fetcher, joined by more as ``_paced`` sees fit."""
+        workers = max(1, self.options.workers)
+        with ThreadPoolExecutor(workers, thread_name_prefix="sync-fetch") as crew:
+            with self._lock:
+                self._crew = crew
+                self._fetchers = [crew.submit(self._fetcher)]
             try:
-                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                failed = [f for f in done if f.exception() is not None]
-                if failed:
-                    self._abort.set()
-                    for future in futures:
-                        future.cancel()
-                    wait(futures)
-                    errors = [f.exception() for f in futures if f.done() and not f.cancelled()]
-                    real = [e for e in errors if e is not None and not isinstance(e, _Aborted)]
-                    raise real[0] if real else SyncCancelledError()
-            except BaseException:
+                while running := self._running():
+                    wait(running)
+            except BaseException:  # e.g. Ctrl+C in the calling thread
                 self._abort.set()
-                for future in futures:
-                    future.cancel()
                 raise
+            finally:
+                with self._lock:
+                    self._crew = None
 
-    def _fetch_one(self, f: FeedFile, on_done: Callable[[FeedFile], None]) -> None:
-        path = self.fetch(f)
-        assert path == self.pool.complete(f)
-        on_done(f)
+    def _running(self) -> list[Future[None]]:
+        with self._lock:
+            return [f for f in self._fetchers if not f.done()]
+
+    def _fetcher(self) -> None:
+        pace = _Pace()
+        while not self._abort.is_set():
+            try:
+                job = self._queue.popleft()
+            except IndexError:
+                return
+            try:
+                self._fetch(job, pace)
+                self._paced(pace)
+            except BaseException as exc:
+                self._fail(exc)
+
+    def _paced(self, pace: _Pace) -> None:
+        """Another fetcher joins if this one mostly waits and there is work for it."""
+        if not pace.waiting():
+            return
+        with self._lock:
+            crew = self._crew
+            if crew is not None and len(self._fetchers) < self.options.workers and self._queue:
+                self._fetchers.append(crew.submit(self._fetcher))
+
+    def _fail(self, exc: BaseException) -> None:
+        with self._lock:
+            self._failures.append(exc)
+        self._abort.set()
+
+    def _done(self, f: FeedFile, step: str) -> None:
+        """In the writer thread: ``f`` is complete in the pool."""
+        self._synced.append(self._fsync.submit(fsync_file, self.pool.complete(f)))
+        self.progress.file_done(step)
+        self._on_done(f)
 
     # One file -------------------------------------------------------------------------
-    def fetch(self, f: FeedFile) -> Path:
-        """The file, complete and verified in the pool: from the first source that has it."""
-        complete = self.pool.complete(f)
-        if complete.exists():
-            if verify_file(complete, f):
-                self.progress.have(f.sha256, f.size)
-                self.progress.file_done("file-found")
-                return complete
-            complete.unlink()
-        first: SyncError | FileMismatchError | None = None
-        for source in self.sources:
-            try:
-                path = self._fetch_from(source, f)
-            except (SyncError, FileMismatchError) as exc:
-                if isinstance(exc, SyncCancelledError):
-                    raise
-                log.warning("%s from %s: %s", f.path, source.location, exc.message)
-                first = first or exc
-                continue
-            self.progress.file_done("file-done")
-            return path
-        assert first is not None
-        raise first
+    def _fetch(self, job: _Job, pace: _Pace) -> None:
+        """Fetch ``job`` from its source, up to handing its last bytes to the writer.
+        Failures the next source may not have move the job on to it."""
+        f = job.file
+        if not job.fresh:
+            complete = self.pool.complete(f)
+            if complete.exists():
+                if verify_file(complete, f):
+                    self.progress.have(f.sha256, f.size)
+                    self._writer.call(lambda: self._done(f, "file-found"))
+                    return
+                complete.unlink()
+        source = self.sources[job.source]
+        try:
+            self._retrying(self._try, job, source, pace)
+        except _Restart:
+            self._restart(job)
+        except (SyncError, FileMismatchError) as exc:
+            if isinstance(exc, SyncCancelledError):
+                raise
+            self._next_source(job, exc)
+
+    def _restart(self, job: _Job) -> None:
+        """Start ``job`` again from its first byte (once per source)."""
+        f = job.file
+        self.progress.have(f.sha256, 0)
+        self.pool.discard(f)
+        if not job.restarted:
+            job.restarted = True
+            self._queue.appendleft(job)
+            return
+        self._next_source(
+            job,
+            FileMismatchError(
+                f"The feed's file {f.path} could not be downloaded whole: the server kept "
+                "answering with other parts of it.",
+                "Tell the people who publish the feed (or your IT team).",
+            ),
+        )
+
+    def _next_source(self, job: _Job, exc: SyncError | FileMismatchError) -> None:
+        log.warning("%s from %s: %s", job.file.path, self.sources[job.source].location, exc.message)
+        job.error = job.error or exc
+        job.source += 1
+        job.restarted = False
+        if job.source == len(self.sources):
+            raise job.error
+        self._queue.appendleft(job)
 
     def _sleep(self, seconds: float) -> None:
         """Back off before a retry, but stop at once when cancelled or aborted."""
@@ -280,41 +573,27 @@ class Downloader:
             if self._abort.is_set():
                 raise _Aborted()
 
-    def _fetch_from(self, source: Transport, f: FeedFile) -> Path:
-        return retry_policy(self.options, self._sleep)(self._attempt, source, f)
-
-    def _check_running(self, deadline: Deadline) -> None:
+    def _check_running(self, deadline: Deadline | None = None) -> None:
         if self.cancel.is_set():
             raise SyncCancelledError()
         if self._abort.is_set():
             raise _Aborted()
         self.deadline.check()
-        deadline.check()
+        if deadline is not None:
+            deadline.check()
 
-    def _attempt(self, source: Transport, f: FeedFile) -> Path:
-        """One try: resume the part if there is one; if the server will not fit it on
-        (416, a wrong Content-Range, a checksum that fails after resuming), start again
-        from the first byte at once."""
-        try:
-            return self._try(source, f)
-        except _Restart:
-            pass
-        try:
-            return self._try(source, f)  # the part is gone: this asks for the whole file
-        except _Restart:
-            raise FileMismatchError(
-                f"The feed's file {f.path} could not be downloaded whole: the server kept "
-                "answering with other parts of it.",
-                "Tell the people who publish the feed (or your IT team).",
-            ) from None
-
-    def _try(self, source: Transport, f: FeedFile) -> Path:
+    def _try(self, job: _Job, source: Transport, pace: _Pace) -> None:
+        """One try: resume the part if there is one. A server that will not fit it on
+        (416, a wrong Content-Range) raises ``_Restart``, unless the part is already
+        whole, which is then checked as it is."""
+        f = job.file
         part = self.pool.part(f)
-        sidecar = self.pool.read_sidecar(f)
-        offset = part.stat().st_size if part.exists() and sidecar is not None else 0
-        if offset == 0 or offset > f.size:
+        sidecar = None if job.fresh else self.pool.read_sidecar(f)
+        offset = part.stat().st_size if sidecar is not None and part.exists() else 0
+        if (offset == 0 and not job.fresh) or offset > f.size:
             self.pool.discard(f)
             offset = 0
+        job.fresh = False
         self.progress.have(f.sha256, offset)
         validators = None
         if sidecar is not None and sidecar.get("source") == str(source.location):
@@ -328,38 +607,144 @@ class Downloader:
         )
         self._check_running(deadline)
         try:
-            digest = self._receive(source, f, part, offset, validators, deadline)
+            self._receive(job, source, offset, validators, deadline, pace)
         except RangeProblem as exc:
             log.info("%s: %s; verifying or restarting", f.path, exc)
-            if offset == f.size and verify_file(part, f):
-                return self._finish(f)
-            self._restart(f)
-        if digest != f.sha256:
-            if offset > 0:  # the part on disk may be the culprit: once more from zero
-                self._restart(f)
-            self.progress.have(f.sha256, 0)
-            self.pool.discard(f)
-            raise FileMismatchError(
-                f"The feed's file {f.path} did not match its checksum when downloaded from "
-                f"{source.location}.",
-                "Tell the people who publish the feed (or your IT team).",
-            )
-        return self._finish(f)
+            if offset != f.size:
+                raise _Restart() from None
+            out = _Output(job, part, offset)  # whole already? the checksum says
+            self._writer.open(out)
+            self._writer.then(out, self._finished)
 
-    def _restart(self, f: FeedFile) -> None:
+    def _receive(
+        self,
+        job: _Job,
+        source: Transport,
+        offset: int,
+        validators: Validators | None,
+        deadline: Deadline,
+        pace: _Pace,
+    ) -> None:
+        """Fetch the rest of the file into its part, up to handing the last bytes to the
+        writer (which then finishes it). On any failure, what came is on disk first."""
+        f = job.file
+        with source.open(f.path, offset, validators) as body:
+            resumed = offset > 0  # its sidecar is on disk: kept up to date
+            if body.start != offset:  # the server sent the whole file: start again
+                self.progress.have(f.sha256, 0)
+                offset = 0
+            if body.length is not None and body.start + body.length > f.size:
+                raise self._too_large(f)
+
+            def sidecar() -> None:
+                self.pool.write_sidecar(f, str(source.location), body.validators)
+
+            out = _Output(
+                job,
+                self.pool.part(f),
+                offset,
+                sidecar,
+                sidecar_at_once=resumed or f.size - offset > _SIDECAR_AT_ONCE,
+            )
+            self._writer.open(out)
+            try:
+                received = self._copy(body.chunks, out, deadline, pace)
+            except BaseException:
+                self._keep(out)
+                raise
+            if received > f.size:
+                self._writer.settle(out)
+                raise self._too_large(f)
+            if received < f.size:
+                self._keep(out)
+                raise TruncatedError(
+                    f"The download of {f.path} stopped after {received} of {f.size} bytes.",
+                    "Sync again: it carries on from where it stopped.",
+                )
+        self._writer.then(out, self._finished)
+
+    def _keep(self, out: _Output) -> None:
+        """The try stopped early: what came, and its sidecar, are on disk on return."""
+        self._writer.then(out, _Output.keep)
+        self._writer.settle(out)
+
+    def _copy(self, chunks: Iterator[bytes], out: _Output, deadline: Deadline, pace: _Pace) -> int:
+        """Hand ``chunks`` to the writer in blocks; returns the part's size at the end, or
+        as soon as it would be larger than the file. (This loop runs for every chunk the
+        HTTP client gives, one thread at a time: it is kept plain.)"""
+        f, writer, progress = out.job.file, self._writer, self.progress
+        cancel, abort, end = self.cancel, self._abort, min(deadline.end, self.deadline.end)
+        received = out.offset
+        block: bytearray | None = None
+        used = 0
+
+        def check() -> None:
+            self._check_running(deadline)
+
+        def free_block() -> bytearray:
+            asked = time.perf_counter()
+            try:
+                return writer.block(check)
+            finally:
+                pace.held(time.perf_counter() - asked)
+
+        try:
+            for chunk in chunks:
+                if cancel.is_set() or abort.is_set() or time.monotonic() > end:
+                    check()
+                size = len(chunk)
+                received += size
+                if received > f.size:
+                    return received
+                progress.received(f.sha256, size)
+                if block is None:
+                    block, used = free_block(), 0
+                if used + size < len(block):
+                    block[used : used + size] = chunk
+                    used += size
+                    continue
+                data = memoryview(chunk)  # fills the block, and maybe more
+                while data:
+                    if block is None:
+                        block, used = free_block(), 0
+                    piece = data[: len(block) - used]
+                    block[used : used + len(piece)] = piece
+                    used += len(piece)
+                    data = data[len(piece) :]
+                    if used == len(block):
+                        writer.write_block(out, block, used)
+                        block = None
+                self._paced(pace)
+        finally:
+            if block is not None:
+                writer.write_block(out, block, used)
+        return received
+
+    def _finished(self, out: _Output) -> None:
+        """In the writer thread, after a try's last bytes: keep the file if its checksum
+        matches; else start it again (a resumed part may be the culprit) or go on to the
+        next source."""
+        out.close()
+        job, f = out.job, out.job.file
+        if out.digest.hexdigest() == f.sha256:
+            os.replace(out.part, self.pool.complete(f))
+            if out.offset or out.has_sidecar:
+                self.pool.sidecar(f).unlink(missing_ok=True)
+            self._done(f, "file-done")
+            return
+        if out.offset > 0 and not job.restarted:
+            self._restart(job)
+            return
         self.progress.have(f.sha256, 0)
         self.pool.discard(f)
-        raise _Restart()
-
-    def _finish(self, f: FeedFile) -> Path:
-        """The part is whole and verified: it becomes the complete file.
-
-        (Until the switch to a new version, durability does not matter: after a power cut
-        a complete file is checked against its name's checksum before it is used.)"""
-        complete = self.pool.complete(f)
-        os.replace(self.pool.part(f), complete)
-        self.pool.sidecar(f).unlink(missing_ok=True)
-        return complete
+        self._next_source(
+            job,
+            FileMismatchError(
+                f"The feed's file {f.path} did not match its checksum when downloaded from "
+                f"{self.sources[job.source].location}.",
+                "Tell the people who publish the feed (or your IT team).",
+            ),
+        )
 
     def _too_large(self, f: FeedFile) -> FileMismatchError:
         self.pool.discard(f)
@@ -368,42 +753,3 @@ class Downloader:
             "it was not used.",
             "Tell the people who publish the feed (or your IT team).",
         )
-
-    def _receive(
-        self,
-        source: Transport,
-        f: FeedFile,
-        part: Path,
-        offset: int,
-        validators: Validators | None,
-        deadline: Deadline,
-    ) -> str:
-        """Fetch the rest of ``f`` into ``part``; returns the sha256 of the whole."""
-        with source.open(f.path, offset, validators) as body:
-            if body.start != offset:  # the server sent the whole file: start again
-                self.progress.have(f.sha256, 0)
-                offset = 0
-            if body.length is not None and body.start + body.length > f.size:
-                raise self._too_large(f)
-            self.pool.write_sidecar(f, str(source.location), body.validators)
-            digest = _hash_prefix(part, offset) if offset else hashlib.sha256()
-            written = offset
-            with part.open("r+b" if offset else "wb") as fh:
-                fh.seek(offset)
-                fh.truncate()
-                for chunk in body.chunks:
-                    self._check_running(deadline)
-                    written += len(chunk)
-                    if written > f.size:
-                        raise self._too_large(f)
-                    digest.update(chunk)
-                    fh.write(chunk)
-                    self.progress.received(f.sha256, len(chunk))
-                if written < f.size:
-                    raise TruncatedError(
-                        f"The download of {f.path} stopped after {written} of {f.size} bytes.",
-                        "Sync again: it carries on from where it stopped.",
-                    )
-                fh.flush()
-                start_writeback(fh.fileno())
-        return digest.hexdigest()

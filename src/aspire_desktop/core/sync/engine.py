@@ -8,8 +8,9 @@
    other bytes.
 3. Stage a new version in ``versions/.stage-*``: files that are unchanged are linked (or
    copied) from the versions on the computer after their checksum is checked, the rest
-   are downloaded (see ``download``); the catalogue is written from the manifest and
-   checked; everything is fsynced.
+   are downloaded (see ``download``); meanwhile the catalogue is written from the
+   manifest and checked (it needs nothing else); every file is checked to be there, and
+   everything is fsynced.
 4. Rename the stage to its final name and switch ``current.json`` with one atomic
    replace (``ContentStore.switch_to``). Until that moment nothing the app reads has
    changed; after it, the new version is complete. User data is never touched.
@@ -31,6 +32,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -519,10 +521,7 @@ class _Run:
         stage = versions / f"{STAGE_PREFIX}{secrets.token_hex(4)}"
         (stage / layout.FILES).mkdir(parents=True)
         try:
-            self._stage_files(manifest, stage, offer.source, current)
-            self._check()
-            self.tracker.start(APPLYING)
-            changes = self._write_and_check(offer, stage, current)
+            changes = self._stage(offer, stage, current)
             name = f"v{manifest.version}-{offer.sha256[:12]}-{secrets.token_hex(3)}"
             final = versions / name
             os.replace(stage, final)
@@ -603,13 +602,27 @@ class _Run:
 
         downloader.fetch_all(missing, staged)
 
-    def _write_and_check(self, offer: _Offer, stage: Path, current: _Current) -> diff.Changes:
+    def _stage(self, offer: _Offer, stage: Path, current: _Current) -> diff.Changes:
+        """Put the new version together in ``stage``, complete and fsynced. Its catalogue
+        is written and checked in a helper thread while the files download."""
+        with ThreadPoolExecutor(1, thread_name_prefix="sync-catalogue") as helper:
+            catalogue = helper.submit(self._write_catalogue, offer, stage, current)
+            self._stage_files(offer.manifest, stage, offer.source, current)
+            changes = catalogue.result()  # (leaving the block waits for it, in any case)
+        self._check()
+        self.tracker.start(APPLYING)
+        self._check_files(offer.manifest, stage)
+        return changes
+
+    def _write_catalogue(self, offer: _Offer, stage: Path, current: _Current) -> diff.Changes:
+        """The catalogue and the rest of the version's own files, checked and fsynced;
+        what changed since the current version."""
         from aspire_desktop.core.catalogue.reader import CatalogueReader
-        from aspire_desktop.core.store.build import write_version
+        from aspire_desktop.core.store.build import write_version_catalogue
 
         manifest = offer.manifest
         label = manifest.label or "synced"
-        write_version(stage, manifest, offer.data, offer.signature, label=label)
+        write_version_catalogue(stage, manifest, offer.data, offer.signature, label=label)
         self.tracker.step("catalogue-written")
         reader = CatalogueReader(stage / layout.CATALOGUE)
         try:
@@ -618,27 +631,42 @@ class _Run:
                 problems.append("the number of resources differs from the manifest")
         finally:
             reader.close()
-        for f in manifest.files:
-            path = stage / layout.FILES / f.local_name
-            if not path.is_file() or path.stat().st_size != f.size:
-                problems.append(f"{f.local_name} is missing or has the wrong size")
         if problems:
-            raise SyncError(
-                "The new content could not be checked after it was put together "
-                f"({'; '.join(problems[:3])}).",
-                "Sync again; if it keeps happening, run 'aspire-desktop doctor' and tell "
-                "your IT team.",
-            )
-        self.tracker.step("checked")
+            raise _not_whole(problems)
         changes = diff.compare(current.info.catalogue, stage / layout.CATALOGUE)
         for path in sorted(stage.iterdir()):
             if path.is_file():
                 fsync_file(path)
                 self.tracker.step("fsync")
-        fsync_dir(stage / layout.FILES)
+        return changes
+
+    def _check_files(self, manifest: Manifest, stage: Path) -> None:
+        """Every file the manifest delivers is in the stage, at its size; then the
+        checksums list, and everything fsynced."""
+        from aspire_desktop.core.store.build import write_checksums
+
+        files = stage / layout.FILES
+        problems = [
+            f"{f.local_name} is missing or has the wrong size"
+            for f in manifest.files
+            if not (path := files / f.local_name).is_file() or path.stat().st_size != f.size
+        ]
+        if problems:
+            raise _not_whole(problems)
+        write_checksums(stage, {f.local_name: f.sha256 for f in manifest.files})
+        fsync_file(stage / layout.CHECKSUMS)
+        self.tracker.step("checked")
+        fsync_dir(files)
         fsync_dir(stage)
         self.tracker.step("fsynced")
-        return changes
+
+
+def _not_whole(problems: list[str]) -> SyncError:
+    return SyncError(
+        "The new content could not be checked after it was put together "
+        f"({'; '.join(problems[:3])}).",
+        "Sync again; if it keeps happening, run 'aspire-desktop doctor' and tell your IT team.",
+    )
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

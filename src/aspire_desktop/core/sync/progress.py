@@ -30,12 +30,14 @@ ProgressCallback = Callable[[SyncProgress], None]
 
 class ProgressTracker:
     """Counts files and bytes from any thread; calls the callback at most every
-    ``min_interval`` seconds for byte counts, and at once for every step."""
+    ``min_interval`` seconds for byte counts, and at once for every step. Calls are made
+    one at a time, each with counts no older than the one before."""
 
     def __init__(self, callback: ProgressCallback | None, min_interval: float) -> None:
         self._callback = callback
         self._min_interval = min_interval
         self._lock = threading.Lock()
+        self._calling = threading.Lock()
         self._last = 0.0
         self.phase = CHECKING
         self.files_done = 0
@@ -49,20 +51,20 @@ class ProgressTracker:
     def _emit(self, step: str, force: bool) -> None:
         if self._callback is None:
             return
-        now = time.monotonic()
-        with self._lock:
-            if not force and now - self._last < self._min_interval:
-                return
-            self._last = now
-            snapshot = SyncProgress(
-                self.phase,
-                step,
-                self.files_done,
-                self.files_total,
-                self.bytes_done,
-                self.bytes_total,
-            )
-        self._callback(snapshot)
+        if not force and time.monotonic() - self._last < self._min_interval:
+            return
+        with self._calling:
+            with self._lock:
+                self._last = time.monotonic()
+                snapshot = SyncProgress(
+                    self.phase,
+                    step,
+                    self.files_done,
+                    self.files_total,
+                    self.bytes_done,
+                    self.bytes_total,
+                )
+            self._callback(snapshot)
 
     def start(self, phase: str, files_total: int | None = None, bytes_total: int = 0) -> None:
         """A new phase; with ``files_total`` the counts start again (else they stay)."""
