@@ -270,12 +270,17 @@ def test_a_slow_document_says_it_is_opening(window, qtbot, files, monkeypatch):
 
     monkeypatch.setattr(documents, "open_showing", slow)
     monkeypatch.setattr(view_module, "SLOW_OPEN_MS", 1)
+    presented: list[Any] = []
+    monkeypatch.setattr(window, "present_view", lambda *args: presented.append(args))
     view = window.open_path(files["plain"], "plain", "file:slow")
-    # At first its (empty) pages, not a message that would flash by...
+    # At first its (empty) pages, not a message that would flash by; the toolbar's
+    # buttons do nothing yet.
     assert view.stack.currentWidget() is view.splitter
-    # ...but a document that takes a while says so.
+    qtbot.mouseClick(view.present_button, Qt.MouseButton.LeftButton)
+    assert presented == []
+    # A document that takes a while says so.
     qtbot.waitUntil(lambda: view.message.isVisible())
-    assert view.message.text() == "Opening plain…"
+    assert view.message.text() == "Opening plain…" and not view.toolbar.isEnabled()
     args, kwargs, opening, first = held[0]
     real_opening, real_first = real(*args, **kwargs)
     real_opening.add_done_callback(lambda f: opening.set_result(f.result()))
@@ -283,7 +288,18 @@ def test_a_slow_document_says_it_is_opening(window, qtbot, files, monkeypatch):
     with qtbot.waitSignal(view.ready, timeout=20_000):
         pass
     assert view.stack.currentWidget() is view.splitter and not view.message.isVisible()
+    assert view.toolbar.isEnabled()
     _painted(qtbot, view, 0)
+
+
+def test_the_tab_bar_keeps_its_height_as_documents_open_and_close(window, qtbot, files):
+    bar, library = window.tabs.tabBar(), window.library
+    height, size = bar.height(), library.size()
+    view = _open(window, qtbot, files["plain"])
+    assert bar.height() == height
+    window.close_tab(window.tabs.indexOf(view))
+    qtbot.waitUntil(lambda: window.tabs.currentWidget() is library)
+    assert (bar.height(), library.size()) == (height, size)
 
 
 def test_a_wrong_guess_of_the_tab_size_costs_only_a_second_render(

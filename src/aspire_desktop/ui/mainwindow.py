@@ -111,7 +111,14 @@ class MainWindow(QMainWindow):
         self.tabs.setMovable(True)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.addTab(self.library, "Library")
-        self.tabs.tabBar().setTabButton(0, self.tabs.tabBar().ButtonPosition.RightSide, None)
+        # The Library tab cannot be closed but keeps its close button's room: the tab bar
+        # is as tall with no document open as with some (nothing jumps, and the library
+        # is not laid out again, when the first document opens or the last one closes).
+        bar, right = self.tabs.tabBar(), self.tabs.tabBar().ButtonPosition.RightSide
+        close_button = bar.tabButton(0, right)
+        room = QWidget()
+        room.setFixedSize(close_button.sizeHint())
+        bar.setTabButton(0, right, room)
         self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.tabs.tabBar().setAccessibleName("Open documents")
         self.setCentralWidget(self.tabs)

@@ -149,8 +149,9 @@ class DocumentView(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        # Enabled from the start (its buttons do nothing until the document is open): a
+        # document that opens at once then costs no restyling of the whole toolbar.
         self.toolbar = self._build_toolbar()
-        self.toolbar.setEnabled(False)
         lay.addWidget(self.toolbar)
         self.note = QLabel()
         self.note.setObjectName("viewerNote")
@@ -208,6 +209,11 @@ class DocumentView(QWidget):
         """The message area (opening a slow document, an error, a password)."""
         if self.info is None:
             self.stack.setCurrentIndex(0)
+            self.toolbar.setEnabled(False)
+
+    def _present(self) -> None:
+        if self.info is not None:
+            self.present_requested.emit()
 
     def lay_out_ahead(self) -> None:
         """Lay this empty, hidden tab out now (it is not painted), and learn from it
@@ -290,7 +296,7 @@ class DocumentView(QWidget):
         self.text_button.setCheckable(True)
         self.find_button = _tool("Find in document", "Find", self.show_find, "Ctrl+F")
         self.print_button = _tool("Print", "Print", self.print_dialog, "Ctrl+P")
-        self.present_button = _tool("Present", "Present", self.present_requested.emit, "F5")
+        self.present_button = _tool("Present", "Present", self._present, "F5")
         for w in (
             self.sidebar_button,
             self.first_button,
