@@ -311,12 +311,16 @@ class DocumentWorker:
         try:
             conn.send((method, args))
         except (OSError, ValueError) as exc:
-            self._kill_host()
-            raise HostFailed(
-                "The PDF engine stopped while reading this document.",
-                "The document is probably damaged; other documents still work.",
-            ) from exc
+            raise self._stopped() from exc
         return self._receive(limit)
+
+    def _stopped(self) -> HostFailed:
+        """The host died (or broke its pipe): kill what is left; the error to raise."""
+        self._kill_host()
+        return HostFailed(
+            "The PDF engine stopped while reading this document.",
+            "The document is probably damaged; other documents still work.",
+        )
 
     def _receive(self, limit: float) -> Any:
         """The host's next reply, within ``limit`` seconds."""
@@ -331,11 +335,7 @@ class DocumentWorker:
                 )
             status, value = conn.recv()
         except (EOFError, OSError) as exc:
-            self._kill_host()
-            raise HostFailed(
-                "The PDF engine stopped while reading this document.",
-                "The document is probably damaged; other documents still work.",
-            ) from exc
+            raise self._stopped() from exc
         if status == "error":
             if isinstance(value, UserError):
                 raise value
