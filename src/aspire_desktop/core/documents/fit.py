@@ -37,10 +37,15 @@ def device_zoom(scale: float, ratio: float) -> float:
 class PageView:
     """How a new tab will show its document: enough to render that page with the open."""
 
-    page: int  # clamped to the document
+    page: int  # may be past the end: see page_of
     mode: str | float  # FIT_WIDTH, FIT_PAGE or logical pixels per point
     viewport: tuple[int, int]  # the canvas's viewport, logical pixels
     ratio: float  # the screen's device pixel ratio
+
+    def page_of(self, page_count: int) -> int:
+        """The page to show in a document of ``page_count`` pages (a saved one may be
+        past the end of a document that got shorter)."""
+        return max(0, min(self.page, page_count - 1))
 
     def zoom(self, first_page_size: tuple[float, float]) -> float:
         """The canvas fits its scale to the first page's size (see ``PageCanvas``)."""

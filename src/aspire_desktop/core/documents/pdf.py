@@ -183,7 +183,7 @@ class PdfService:
         """Render the page a new tab will show, at the zoom its canvas will ask for,
         into ``target``; None if it does not fit or cannot be rendered (the tab then
         asks for it in the usual way)."""
-        page = max(0, min(view.page, info.page_count - 1))
+        page = view.page_of(info.page_count)
         zoom = view.zoom(info.page_sizes[0])
         w, h = info.page_sizes[page]
         if (w * zoom + 2) * (h * zoom + 2) * 3 > len(target):

@@ -416,7 +416,7 @@ class DocumentWorker:
         if call.view is None or call.future.exception() is not None:
             return None
         info: DocumentInfo = call.future.result()
-        page = max(0, min(call.view.page, info.page_count - 1))
+        page = call.view.page_of(info.page_count)
         try:
             reply = self._receive(RENDER_LIMIT)
         except HostFailed:

@@ -188,12 +188,13 @@ class DocumentView(QWidget):
         self.doc_id = next(_doc_ids)
         self.sha256 = sha256
         self._viewport = viewport
-        key = document_key
         self._start_page = start_page
         # Where the reader was: known at once once user data is read, else asked for
         # (the worker waits a moment for it to choose the page to render).
         known, saved = self.ctx.known_position(document_key)
-        self._position = Future() if known else self.ctx.userdata(lambda u: u.position(key))
+        self._position = (
+            Future() if known else self.ctx.userdata(lambda u: u.position(document_key))
+        )
         if known:
             self._position.set_result(saved)
         opening = self._request_open(None)
@@ -222,13 +223,18 @@ class DocumentView(QWidget):
 
         self.show()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        viewport = self._blank_canvas.viewport()
-        DocumentView.margins = (self.width() - viewport.width(), self.height() - viewport.height())
+        self._learn_margins(self._blank_canvas)
         self.hide()
+
+    def _learn_margins(self, canvas: PageCanvas) -> None:
+        """Where this tab's pages are, for the next new tab (see ``margins``)."""
+        viewport = canvas.viewport()
+        DocumentView.margins = (self.width() - viewport.width(), self.height() - viewport.height())
 
     # Building ---------------------------------------------------------------------------
     def _build_pages(self) -> QWidget:
-        """The sidebar's place and the pages (the canvas joins when the document is open)."""
+        """The sidebar's place and the pages: the text view and a blank canvas, which shows
+        the document once it is open."""
         self.text_view = QTextBrowser()
         self.text_view.setObjectName("textView")
         self.text_view.setAccessibleName("Text of this page")
@@ -452,8 +458,7 @@ class DocumentView(QWidget):
         if self.sidebar is not None or self.info is None or self.canvas is None:
             return
         self.canvas.page_painted.disconnect(self._build_sidebar)
-        viewport = self.canvas.viewport()
-        DocumentView.margins = (self.width() - viewport.width(), self.height() - viewport.height())
+        self._learn_margins(self.canvas)
         if not self.info.sizes_exact:
             when_done(
                 self.ctx.documents.call("page_sizes", self.doc_id, doc_id=self.doc_id),
