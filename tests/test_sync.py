@@ -108,11 +108,12 @@ def test_nochange_sync_is_one_conditional_request_and_no_file_bytes(
 
 
 def test_interrupted_sync_resumes_where_it_stopped(env: SyncEnv, nginx: Nginx) -> None:
-    env.feed(2, _docs(4, size=MB), _www(env))
+    # Files of 3 MB, stopped at 4.5 MB: the second file is part-way (reads are <= 1 MB).
+    env.feed(2, _docs(4, size=3 * MB), _www(env))
     cancel = threading.Event()
 
     def stop_half_way(p: SyncProgress) -> None:
-        if p.phase == "downloading" and p.bytes_done >= 1.5 * MB:
+        if p.phase == "downloading" and p.bytes_done >= 4.5 * MB:
             cancel.set()
 
     with pytest.raises(SyncCancelledError):
@@ -121,7 +122,8 @@ def test_interrupted_sync_resumes_where_it_stopped(env: SyncEnv, nginx: Nginx) -
     pool = env.paths.content_dir / POOL
     on_disk = sum(p.stat().st_size for p in pool.iterdir() if not p.name.endswith(".json"))
     total = sum(p.stat().st_size for p in (_www(env) / "files").iterdir())
-    assert 1.5 * MB <= on_disk < total
+    assert 4.5 * MB <= on_disk < total
+    assert list(pool.glob("*.part"))
     for part in pool.glob("*.part"):  # each with its sidecar, so that it is resumed
         assert part.with_name(part.name + ".json").exists()
     nginx.clear_log()

@@ -22,7 +22,7 @@ from aspire_desktop.core.feed import errors as feed_errors
 from aspire_desktop.core.feed.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES, SIGNATURE_NAME
 from aspire_desktop.core.feed.signing import sign
 from aspire_desktop.core.store.content import ContentStore
-from aspire_desktop.core.sync import SyncOptions, SyncProgress, download
+from aspire_desktop.core.sync import SyncOptions, SyncProgress, download, transport
 from aspire_desktop.core.sync import errors as sync_errors
 from aspire_desktop.core.sync.download import POOL, SIDECAR
 from feedtools import Doc, SyncEnv, make_env, make_key
@@ -364,15 +364,22 @@ def test_a_file_that_fails_stops_the_others(env: SyncEnv, servers: list[FaultSer
     assert len(asked) < 16  # the files after it were never asked for
 
 
-@pytest.mark.parametrize("block_size", [1000, 64 * KB + 1])
-def test_blocks_of_any_size_and_resumed_parts(
-    env: SyncEnv, servers: list[FaultServer], block_size: int
+@pytest.mark.parametrize(("piece", "in_flight"), [(1000, 1), (64 * KB + 1, 16)])
+def test_pieces_of_any_size_and_resumed_parts(
+    env: SyncEnv,
+    servers: list[FaultServer],
+    monkeypatch: pytest.MonkeyPatch,
+    piece: int,
+    in_flight: int,
 ) -> None:
-    """Chunks split over blocks, or blocks holding several; each file broken off half
-    way, then resumed (its part hashed again from the disk) and checked whole."""
+    """Small or large pieces from the connection, one or many waiting for the writer
+    lanes; each file broken off half way, then resumed (its part hashed again from the
+    disk) and checked whole."""
+    monkeypatch.setattr(transport, "HTTP_CHUNK", piece)
     feed = env.feed(2, [Doc("a", 200 * KB), Doc("b", 3 * KB)])
     server = _serve(servers, feed, **{"*": "truncate>ok"})
-    options = replace(env.options, download=replace(env.options.download, block_size=block_size))
+    download_options = replace(env.options.download, pieces_in_flight=in_flight)
+    options = replace(env.options, download=download_options)
     result = env.sync(server.url, options=options)
     assert result.version == 2
     env.assert_intact(2)

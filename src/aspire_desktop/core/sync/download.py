@@ -17,18 +17,21 @@ How the work is shared. On a fast link the interpreter is the limit (the HTTP cl
 is Python; hashing and writing are not), so the part that runs one thread at a time is
 kept small and everything else runs beside it:
 
-- *Fetchers* (threads, one connection each) ask for files and copy what arrives into
-  reusable blocks; that is all they do with the bytes. One starts; another joins (up to
-  ``DownloadOptions.workers``) whenever a fetcher spends most of its time waiting for
-  the network rather than working, as it does on a distant or slow server: more files
-  in flight then hide the waiting. On a fast link the fetchers would only take turns
-  with the interpreter, which costs more than it gives.
-- One *writer* thread takes the blocks in order, hashes them and writes them to the part
-  (both release the interpreter lock, so this runs on another core), and finishes each
-  file: checksum compared, part renamed, ``on_done`` called. A file whose checksum does
-  not match is queued again (from its first byte, or from the next source). The writer
-  makes as few system calls per file as it can: each one gives the interpreter lock
-  away and waits to have it back.
+- *Fetchers* (threads, one connection each) ask for files and hand each piece that
+  arrives, as it is, to a writer lane; that is all they do with the bytes. One starts;
+  another joins (up to ``DownloadOptions.workers``) whenever a fetcher spends most of
+  its time waiting for the network rather than working, as it does on a distant or slow
+  server: more files in flight then hide the waiting. On a fast link the fetchers would
+  only take turns with the interpreter, which costs more than it gives.
+- Two *writer lanes* (threads; files take turns) hash each file's pieces in order and
+  write them to its part (both release the interpreter lock, so this runs on the other
+  core), and finish the file: checksum compared, part renamed, ``on_done`` called. While
+  one lane hashes a file, the other writes the one before: hashing and writing take
+  longer than receiving, so one lane would hold the fetchers up. At most
+  ``DownloadOptions.pieces_in_flight`` pieces wait for the lanes; a fetcher waits while
+  they are behind. A file whose checksum does not match is queued again (from its
+  first byte, or from the next source). The lanes make as few system calls per file as
+  they can: each one gives the interpreter lock away and waits to have it back.
 - Two *fsync* threads make each complete file durable, so that little is left to wait
   for at the end.
 """
@@ -36,6 +39,7 @@ kept small and everything else runs beside it:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -89,8 +93,9 @@ class DownloadOptions:
     #: Each file may take this long plus its size at ``min_rate`` bytes a second.
     file_grace: float = 60.0
     min_rate: float = 4096.0
-    #: Bytes handed from a fetcher to the writer at a time.
-    block_size: int = 1 << 20
+    #: Pieces of files (each as the connection gave it, up to 1 MB) received and not
+    #: yet written, at most.
+    pieces_in_flight: int = 16
 
 
 class Deadline:
@@ -240,7 +245,7 @@ class _Job:
 
 class _Pace:
     """How a fetcher spends its time: mostly waiting (for the network) means that
-    another fetcher would help. Waiting for a block from the writer does not count."""
+    another fetcher would help. Waiting for the writer lanes does not count."""
 
     #: Shortest stretch of time judged.
     WINDOW = 0.1
@@ -270,7 +275,7 @@ class _Pace:
 
 class _Output:
     """One try's bytes on their way into a part file: the file and the digest are only
-    touched by the writer thread; ``last`` is the newest writer task for it."""
+    touched by its writer lane."""
 
     def __init__(
         self,
@@ -291,7 +296,8 @@ class _Output:
         self._fd = -1
         self.digest = hashlib.sha256()
         self.broken = False
-        self.last: Future[None] | None = None
+        #: The writer lane everything for this output runs in.
+        self.lane = 0
 
     def open(self) -> None:
         if self._sidecar_at_once:
@@ -310,11 +316,13 @@ class _Output:
             self._sidecar()
             self.has_sidecar = True
 
-    def write(self, data: bytes | bytearray, size: int) -> None:
-        view = memoryview(data)[:size]
-        self.digest.update(view)
-        while view:
-            view = view[os.write(self._fd, view) :]
+    def write(self, data: bytes) -> None:
+        self.digest.update(data)
+        written = os.write(self._fd, data)
+        if written < len(data):
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(self._fd, view) :]
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -322,40 +330,34 @@ class _Output:
             os.close(fd)
 
 
+_Task = Callable[[], None]
+
+
 class _Writer:
-    """One thread that hashes and writes blocks in the order they are given, and runs
-    what follows a file's last block. Blocks are reused, so that bytes arriving fast
-    cost no fresh memory; a fetcher waits for one while the writer is behind. A task
-    that fails marks its output broken (its later tasks are skipped) and is reported to
-    ``failed``."""
+    """Writer lanes: threads that hash and write pieces, and run what follows a file's
+    last piece. Everything given for one output runs in its lane, in the order given;
+    outputs take the lanes in turn. A task that fails marks its output broken (its later
+    tasks are skipped) and is reported to ``failed``."""
 
-    def __init__(self, block_size: int, blocks: int, failed: Callable[[BaseException], None]):
-        self.block_size = block_size
-        self._blocks_left = blocks
-        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._failed = failed
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sync-write")
-
-    def block(self, check: Callable[[], None]) -> bytearray:
-        """A free block; ``check`` runs (and may raise) while none is."""
-        try:
-            return self._free.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                if self._blocks_left > 0:
-                    self._blocks_left -= 1
-                    return bytearray(self.block_size)
-        while True:
-            try:
-                return self._free.get(timeout=0.05)
-            except queue.Empty:
-                check()
-
-    def _submit(
-        self, out: _Output | None, task: Callable[[], None], reuse: bytearray | None = None
+    def __init__(
+        self, pieces: int, failed: Callable[[BaseException], None], lanes: int = 2
     ) -> None:
-        def run() -> None:
+        self._slots = threading.Semaphore(pieces)
+        self._failed = failed
+        self._queues: list[queue.SimpleQueue[tuple[_Output | None, _Task, bool] | None]] = [
+            queue.SimpleQueue() for _ in range(lanes)
+        ]
+        self._threads = [
+            threading.Thread(target=self._run, args=(q,), name=f"sync-write-{n}", daemon=True)
+            for n, q in enumerate(self._queues)
+        ]
+        self._turn = itertools.count()
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self, tasks: queue.SimpleQueue[tuple[_Output | None, _Task, bool] | None]) -> None:
+        while (item := tasks.get()) is not None:
+            out, task, slot = item
             try:
                 if out is None or not out.broken:
                     task()
@@ -365,23 +367,34 @@ class _Writer:
                     out.close()
                 self._failed(exc)
             finally:
-                if reuse is not None:
-                    self._free.put(reuse)
+                if slot:
+                    self._slots.release()
 
-        future = self._thread.submit(run)
-        if out is not None:
-            out.last = future
+    def _lane(self) -> int:
+        return next(self._turn) % len(self._queues)
 
-    def call(self, task: Callable[[], None]) -> None:
-        """Run ``task`` in the writer thread, after everything given so far."""
+    def _submit(self, out: _Output | None, task: _Task, slot: bool = False) -> None:
+        lane = self._lane() if out is None else out.lane
+        self._queues[lane].put((out, task, slot))
+
+    def slot(self, check: Callable[[], None]) -> None:
+        """Wait until fewer than the most pieces wait for the lanes; ``check`` runs (and
+        may raise) while waiting."""
+        while not self._slots.acquire(timeout=0.05):
+            check()
+
+    def call(self, task: _Task) -> None:
+        """Run ``task`` in a lane."""
         self._submit(None, task)
 
     def open(self, out: _Output) -> None:
+        """Give ``out`` its lane, and open it there."""
+        out.lane = self._lane()
         self._submit(out, out.open)
 
-    def write_block(self, out: _Output, block: bytearray, size: int) -> None:
-        """Hash and write ``block[:size]``, then reuse the block."""
-        self._submit(out, lambda: out.write(block, size), reuse=block)
+    def write(self, out: _Output, piece: bytes) -> None:
+        """Hash and write ``piece`` (after taking a ``slot``, which this gives back)."""
+        self._submit(out, lambda: out.write(piece), slot=True)
 
     def then(self, out: _Output, task: Callable[[_Output], None]) -> None:
         """Run ``task(out)`` after everything given for ``out`` so far."""
@@ -389,15 +402,23 @@ class _Writer:
 
     def settle(self, out: _Output) -> None:
         """Wait until everything given for ``out`` is done."""
-        if out.last is not None:
-            wait([out.last])
+        done = threading.Event()
+        self._queues[out.lane].put((None, done.set, False))
+        done.wait()
 
     def drain(self) -> None:
         """Wait until everything given so far is done."""
-        self._thread.submit(lambda: None).result()
+        marks = [threading.Event() for _ in self._queues]
+        for tasks, done in zip(self._queues, marks, strict=True):
+            tasks.put((None, done.set, False))
+        for done in marks:
+            done.wait()
 
     def close(self) -> None:
-        self._thread.shutdown(wait=True)
+        for tasks in self._queues:
+            tasks.put(None)
+        for thread in self._threads:
+            thread.join()
 
 
 class Downloader:
@@ -421,20 +442,20 @@ class Downloader:
         self._abort = threading.Event()
         self._failures: list[BaseException] = []
         self._lock = threading.Lock()
+        self._done_lock = threading.Lock()
         self._queue: deque[_Job] = deque()
         self._on_done: Callable[[FeedFile], None] = lambda f: None
         self._crew: ThreadPoolExecutor | None = None
         self._fetchers: list[Future[None]] = []
         self._retrying = retry_policy(options, self._sleep)
-        workers = max(1, options.workers)
-        self._writer = _Writer(options.block_size, 2 * workers + 2, self._fail)
+        self._writer = _Writer(max(1, options.pieces_in_flight), self._fail)
         self._fsync = ThreadPoolExecutor(2, thread_name_prefix="sync-fsync")
         self._synced: list[Future[None]] = []
 
     # The whole set ------------------------------------------------------------------
     def fetch_all(self, files: Sequence[FeedFile], on_done: Callable[[FeedFile], None]) -> None:
         """Download every file into the pool, complete and verified; ``on_done`` runs (in
-        the writer thread, one file at a time) as each one is. The first failure stops
+        a writer lane, one file at a time) as each one is. The first failure stops
         the others and is raised. Returns when every file is also on disk for good."""
         self.pool.folder.mkdir(parents=True, exist_ok=True)
         if not files:
@@ -509,10 +530,11 @@ class Downloader:
         self._abort.set()
 
     def _done(self, f: FeedFile, step: str) -> None:
-        """In the writer thread: ``f`` is complete in the pool."""
+        """In a writer lane: ``f`` is complete in the pool."""
         self._synced.append(self._fsync.submit(fsync_file, self.pool.complete(f)))
         self.progress.file_done(step)
-        self._on_done(f)
+        with self._done_lock:
+            self._on_done(f)
 
     # One file -------------------------------------------------------------------------
     def _fetch(self, job: _Job, pace: _Pace) -> None:
@@ -669,59 +691,33 @@ class Downloader:
         self._writer.settle(out)
 
     def _copy(self, chunks: Iterator[bytes], out: _Output, deadline: Deadline, pace: _Pace) -> int:
-        """Hand ``chunks`` to the writer in blocks; returns the part's size at the end, or
-        as soon as it would be larger than the file. (This loop runs for every chunk the
-        HTTP client gives, one thread at a time: it is kept plain.)"""
+        """Hand ``chunks`` to the writer; returns the part's size at the end, or as soon as
+        it would be larger than the file. (This loop runs for every piece the connection
+        gives, one thread at a time: it is kept plain.)"""
         f, writer, progress = out.job.file, self._writer, self.progress
         cancel, abort, end = self.cancel, self._abort, min(deadline.end, self.deadline.end)
         received = out.offset
-        block: bytearray | None = None
-        used = 0
 
         def check() -> None:
             self._check_running(deadline)
 
-        def free_block() -> bytearray:
+        for chunk in chunks:
+            if cancel.is_set() or abort.is_set() or time.monotonic() > end:
+                check()
+            size = len(chunk)
+            received += size
+            if received > f.size:
+                return received
+            progress.received(f.sha256, size)
             asked = time.perf_counter()
-            try:
-                return writer.block(check)
-            finally:
-                pace.held(time.perf_counter() - asked)
-
-        try:
-            for chunk in chunks:
-                if cancel.is_set() or abort.is_set() or time.monotonic() > end:
-                    check()
-                size = len(chunk)
-                received += size
-                if received > f.size:
-                    return received
-                progress.received(f.sha256, size)
-                if block is None:
-                    block, used = free_block(), 0
-                if used + size < len(block):
-                    block[used : used + size] = chunk
-                    used += size
-                    continue
-                data = memoryview(chunk)  # fills the block, and maybe more
-                while data:
-                    if block is None:
-                        block, used = free_block(), 0
-                    piece = data[: len(block) - used]
-                    block[used : used + len(piece)] = piece
-                    used += len(piece)
-                    data = data[len(piece) :]
-                    if used == len(block):
-                        writer.write_block(out, block, used)
-                        block = None
-                self._paced(pace)
-        finally:
-            if block is not None:
-                writer.write_block(out, block, used)
+            writer.slot(check)
+            pace.held(time.perf_counter() - asked)
+            writer.write(out, chunk)
+            self._paced(pace)
         return received
 
     def _finished(self, out: _Output) -> None:
-        """In the writer thread, after a try's last bytes: keep the file if its checksum
+        """In the output's writer lane, after a try's last bytes: keep the file if its checksum
         matches; else start it again (a resumed part may be the culprit) or go on to the
         next source."""
         out.close()
