@@ -197,7 +197,8 @@ class FaultServer:
     ``hang``, ``trickle``, ``truncate``, ``corrupt``, ``oversize``,
     ``oversize-nolength``, ``ignore-range``, ``bad-content-range``, ``always-416``,
     ``proxy-auth``, ``distant`` (answers as ``ok`` but only after ``LATENCY`` seconds,
-    as a server far away does); ``A>B`` behaves as A the first time and as B after.
+    as a server far away does), ``redirect:BASE`` (302 to the same path under the URL
+    ``BASE``); ``A>B`` behaves as A the first time and as B after.
     ``most_in_flight`` is the most requests it has had at once.
     """
 
@@ -295,6 +296,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             rule = "ok"
         if rule == "proxy-auth":
             self._send_status(407, {"Proxy-Authenticate": 'Basic realm="test"'})
+            return
+        if rule.startswith("redirect:"):
+            self._send_status(302, {"Location": rule.split(":", 1)[1].rstrip("/") + self.path})
             return
         if rule.startswith("status:"):
             self._send_status(int(rule.split(":")[1]))

@@ -413,6 +413,25 @@ def test_sidecars_only_for_large_files_or_broken_downloads(
 # --- sources and networks ------------------------------------------------------------------
 
 
+def test_redirects_are_followed_to_the_same_server_and_to_another(
+    env: SyncEnv, servers: list[FaultServer]
+) -> None:
+    feed = env.feed(2, [Doc("a", 40 * KB), Doc("b", 40 * KB)])
+    elsewhere = _serve(servers, feed)
+    here = _serve(servers, feed.parent)
+    here.rules["**"] = f"redirect:{here.url}{feed.name}/"  # the manifest and its signature
+    here.rules[f"/{feed.name}/{MANIFEST_NAME}"] = "ok"
+    here.rules[f"/{feed.name}/{SIGNATURE_NAME}"] = "ok"
+    here.rules["*"] = f"redirect:{elsewhere.url}"
+    result = env.sync(here.url)
+    assert result.version == 2 and result.files_downloaded == 2
+    env.assert_intact(2)
+    assert [s.status for s in here.served if s.path.startswith("/files/")] == [302, 302]
+    assert sorted(s.path for s in elsewhere.served) == sorted(
+        s.path for s in here.served if s.path.startswith("/files/")
+    )
+
+
 def test_first_mirror_bad_second_used(env: SyncEnv, servers: list[FaultServer]) -> None:
     feed = env.tmp / "origin"
     bad = _serve(servers, feed, **{"*": "corrupt"})

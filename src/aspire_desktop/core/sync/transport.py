@@ -30,10 +30,12 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from urllib3 import exceptions as u3
+from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.response import BaseHTTPResponse as _U3Response
 
 from aspire_desktop import APP_NAME, __version__
 from aspire_desktop.core.sync.errors import (
@@ -280,6 +282,7 @@ class HttpTransport:
             total=None, connect=0, read=0, status=0, other=0, redirect=MAX_REDIRECTS
         )
         self._managers: dict[str | None, urllib3.PoolManager] = {}
+        self._pools: dict[tuple[str, str], HTTPConnectionPool] = {}
         #: The proxy for each scheme and host, looked up once a sync (a lookup reads
         #: every environment variable, or the registry on Windows).
         self._proxies: dict[tuple[str, str], str | None] = {}
@@ -288,23 +291,62 @@ class HttpTransport:
         for manager in self._managers.values():
             manager.clear()
         self._managers.clear()
+        self._pools.clear()
 
     def _manager(self, proxy: str | None) -> urllib3.PoolManager:
         manager = self._managers.get(proxy)
         if manager is None:
             size = max(1, self._settings.connections)
             if proxy is None:
-                manager = urllib3.PoolManager(num_pools=4, maxsize=size, ssl_context=self._tls)
+                manager = urllib3.PoolManager(num_pools=16, maxsize=size, ssl_context=self._tls)
             else:
                 manager = urllib3.ProxyManager(
                     proxy,
-                    num_pools=4,
+                    num_pools=16,
                     maxsize=size,
                     ssl_context=self._tls,
                     proxy_ssl_context=self._tls,
                 )
             self._managers[proxy] = manager
         return manager
+
+    def _get(self, url: str, headers: dict[str, str], proxy: str | None) -> _U3Response:
+        if proxy is None:
+            # Straight to the server's own pool of connections: the usual case, and the
+            # cheapest (the manager's work costs as much again as the request's own).
+            parts = urlsplit(url)
+            pool = self._pools.get((parts.scheme, parts.netloc))
+            if pool is None:
+                pool = self._manager(None).connection_from_url(url)
+                self._pools[(parts.scheme, parts.netloc)] = pool
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            response = pool.urlopen(
+                "GET",
+                target,
+                headers=headers,
+                retries=False,
+                timeout=self._timeout,
+                redirect=False,
+                preload_content=False,
+                decode_content=False,
+            )
+            location = response.get_redirect_location()
+            if not location:
+                return response
+            response.drain_conn()  # redirects are rare: the manager follows the rest
+            response.release_conn()
+            url = urljoin(url, location)
+            proxy = self._proxy(url)
+        return self._manager(proxy).urlopen(
+            "GET",
+            url,
+            headers=headers,
+            retries=self._retries,
+            timeout=self._timeout,
+            redirect=True,
+            preload_content=False,
+            decode_content=False,
+        )
 
     def _proxy(self, url: str) -> str | None:
         parts = urlsplit(url)
@@ -320,16 +362,7 @@ class HttpTransport:
         self.requests += 1
         proxy = self._proxy(url)
         try:
-            response = self._manager(proxy).urlopen(
-                "GET",
-                url,
-                headers=self._headers | headers,
-                retries=self._retries,
-                timeout=self._timeout,
-                redirect=True,
-                preload_content=False,
-                decode_content=False,
-            )
+            response = self._get(url, self._headers | headers, proxy)
         except (u3.HTTPError, OSError) as exc:
             raise network_error(exc, url, proxy) from exc
         try:
