@@ -313,6 +313,8 @@ class OpenTrace:
         wrap(DocumentWorker, "render", "submit render", lambda d, p, z, *a, **k: (p, z))
         wrap(PageCanvas, "_rendered", "UI rendered", lambda key, _done: (key.page, key.zoom))
         wrap(DocumentView, "_opened", "UI opened", lambda info: None)
+        wrap(DocumentWorker, "_first_page", "first page", lambda call: None)
+        wrap(PageCanvas, "_first_arrived", "UI first page", lambda first: None)
         opened = DocumentView._opened
 
         def opened_(view: Any, info: Any) -> None:
@@ -351,6 +353,9 @@ class OpenTrace:
             f"host open {fmt(first('worker start', lambda d: d == 'open'))}-"
             f"{fmt(first('worker end', lambda d: d == 'open'))}; "
             f"UI opened {fmt(first('UI opened start'))}-{fmt(first('UI opened end'))}; "
+            f"first page on worker {fmt(first('first page start'))}-"
+            f"{fmt(first('first page end'))}, on UI {fmt(first('UI first page start'))}-"
+            f"{fmt(first('UI first page end'))}; "
             f"page 1 asked {fmt(first('submit render start', page1))}, rendered "
             f"{fmt(first('worker start', page1))}-{fmt(first('worker end', page1))}, "
             f"on UI {fmt(first('UI rendered start', page1))}; "

@@ -23,7 +23,7 @@ import pytest
 import pdfs
 from aspire_desktop.core.documents import host, pdf
 from aspire_desktop.core.documents import worker as worker_module
-from aspire_desktop.core.documents.fit import FIT_WIDTH, GAP, PageView
+from aspire_desktop.core.documents.fit import FIT_PAGE, FIT_WIDTH, GAP, PageView
 from aspire_desktop.core.documents.pdf import (
     MAX_PIXELS,
     DocumentInfo,
@@ -561,6 +561,34 @@ def test_a_fitted_page_comes_at_the_zoom_the_canvas_will_ask_for(shared_worker, 
     assert got is not None
     expected = round((1064 - 2 * GAP) / info.page_sizes[0][0] * 2.0, 3)
     assert got[0] == (0, expected, 0) == (0, view.zoom(info.page_sizes[0]), 0)
+
+
+def test_only_what_is_on_screen_of_a_tall_page_comes_with_the_open(shared_worker, files):
+    """Fitted to a wide, short view, the page is rendered from its top to the view's
+    bottom: the same pixels as the whole page's top rows."""
+    view = PageView(0, FIT_WIDTH, (800, 400), 1.0)
+    opening, first = shared_worker.open_showing(next(_ids), files["long"], lambda: view, _pixels)
+    info = opening.result(WAIT)
+    got = first.result(WAIT)
+    assert got is not None
+    (page, zoom, _rotation), (top, pixels) = got
+    assert top.partial and top.page == page == 0
+    assert top.height == pytest.approx(view.on_screen(zoom) * zoom, abs=2)
+    assert top.height == pytest.approx(400 - GAP, abs=3)  # the view's height, less the gap
+    whole, whole_pixels = shared_worker.render(info.doc_id, 0, zoom).result(WAIT)
+    assert not whole.partial and whole.height > 2 * top.height
+    assert (top.width, top.stride) == (whole.width, whole.stride)
+    rows = (top.height - 1) * top.stride  # the last row may be cut part way through
+    assert pixels[:rows] == whole_pixels[:rows]
+
+
+@pytest.mark.parametrize("mode", [FIT_PAGE, 0.3])
+def test_a_page_wholly_on_screen_comes_whole(shared_worker, files, mode):
+    view = PageView(0, mode, (800, 600), 1.0)
+    opening, first = shared_worker.open_showing(next(_ids), files["long"], lambda: view, _pixels)
+    opening.result(WAIT)
+    got = first.result(WAIT)
+    assert got is not None and not got[1][0].partial
 
 
 def test_a_saved_page_past_the_end_shows_the_last(shared_worker, files):

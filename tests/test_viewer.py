@@ -16,6 +16,8 @@ import pdfs
 from aspire_desktop.core.documents.fit import FIT_PAGE, FIT_WIDTH
 from aspire_desktop.ui.viewer import DocumentView
 from aspire_desktop.ui.viewer import view as view_module
+from aspire_desktop.ui.viewer.cache import Key
+from aspire_desktop.ui.viewer.canvas import PageCanvas
 from aspire_desktop.ui.viewer.sidebar import PAGE_ROLE
 from gui_helpers import main_window
 
@@ -252,11 +254,39 @@ def test_a_new_tab_shows_the_page_rendered_with_the_open(window, qtbot, files, a
     view = _open(window, qtbot, files["long"], "file:second")
     assert view is spare and window._spare_view is not spare  # and the next one is made
     key = view.canvas._key(0)
-    assert view.canvas.cache.get(key) is not None
-    # Page 1 came with the open: the canvas only asked for the pages after it (the
-    # sidebar's thumbnails are asked for at their own, small zoom).
+    # The top of page 1, as much as is on screen, came with the open and was painted
+    # (see test_the_top_of_the_first_page_comes_first); the canvas then asked once for
+    # the whole page, and for the pages after it ahead of being seen (the sidebar's
+    # thumbnails are asked for at their own, small zoom).
+    qtbot.waitUntil(lambda: view.canvas.cache.get(key) is not None)
+    assert not view.canvas._tops
     at_zoom = [(page, prefetch) for page, zoom, prefetch in asked if zoom == key.zoom]
-    assert at_zoom and all(prefetch for _page, prefetch in at_zoom), asked
+    assert at_zoom[0] == (0, False), asked
+    assert all(prefetch for _page, prefetch in at_zoom[1:]), asked
+
+
+def test_the_top_of_the_first_page_comes_first(window, qtbot, files, monkeypatch):
+    """What is on screen of the page a new tab shows comes with the open and is painted
+    at once; the whole page follows and takes its place."""
+    arrived: list[tuple[bool, int, bool]] = []
+    real = PageCanvas._first_arrived
+
+    def spy(canvas: PageCanvas, first: Any) -> None:
+        real(canvas, first)
+        if first is not None:
+            (page, zoom, rotation), (result, image) = first
+            key = Key(canvas.doc_id, page, zoom, rotation)
+            arrived.append((result.partial, image.height(), key in canvas._painted_exact))
+
+    monkeypatch.setattr(PageCanvas, "_first_arrived", spy)
+    view = _open(window, qtbot, files["long"])
+    canvas = view.canvas
+    key = canvas._key(0)
+    [(partial, height, painted)] = arrived
+    assert partial and painted
+    assert canvas.layout_.rects[0].h * key.zoom / canvas.scale > 1.5 * height
+    qtbot.waitUntil(lambda: canvas.cache.get(key) is not None)
+    assert not canvas._tops and canvas.cache.get(key).height() > 1.5 * height
 
 
 def test_a_slow_document_says_it_is_opening(window, qtbot, files, monkeypatch):
@@ -326,7 +356,9 @@ def test_a_reopened_document_has_its_saved_page_rendered_with_the_open(window, q
     assert view.page == 120 and view.zoom_box.currentText() == "150%"
     visible = view.canvas.visible_pages()
     assert visible[0] == 120
-    assert (120, view.canvas._key(120).zoom, False) not in asked
+    # The saved page came with the open (its top: what is on screen); it was asked for
+    # once after that, whole.
+    assert asked.count((120, view.canvas._key(120).zoom, False)) <= 1
 
 
 def test_rotating_turns_the_page_box(window, qtbot, files):

@@ -47,6 +47,11 @@ class PageView:
         past the end of a document that got shorter)."""
         return max(0, min(self.page, page_count - 1))
 
+    def on_screen(self, zoom: float) -> float:
+        """Points from the top of the page shown (at ``zoom``, device pixels per point)
+        that are on screen when it is shown from its top, a gap below the view's top."""
+        return (self.viewport[1] - GAP) * self.ratio / zoom + 1.0
+
     def zoom(self, first_page_size: tuple[float, float]) -> float:
         """The canvas fits its scale to the first page's size (see ``PageCanvas``)."""
         return device_zoom(page_scale(self.mode, first_page_size, 0, self.viewport), self.ratio)

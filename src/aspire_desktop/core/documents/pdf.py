@@ -24,6 +24,9 @@ MAX_PIXELS = 40_000_000
 #: Pages measured while opening (enough for the first screen; each costs about 0.15 ms);
 #: the other sizes come in a second call, once the first page is shown.
 SIZES_ON_OPEN = 4
+#: A new tab's first page is rendered in part first when what is on screen is less than
+#: this share of it (a part costs about as much less as it is smaller).
+PARTIAL_AT_MOST = 0.85
 #: Outline entries kept at the most (a hostile outline can claim millions).
 MAX_OUTLINE = 50_000
 #: Link targets allowed to open outside the app.
@@ -79,6 +82,9 @@ class RenderResult:
     stride: int
     #: Where the pixels are: the shared memory block named in the request.
     nbytes: int
+    #: Only the top of the page: as much of it as is on screen when a tab opens (see
+    #: ``PdfService.first_page``). The whole page is rendered after it.
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,14 +188,16 @@ class PdfService:
     ) -> RenderResult | None:
         """Render the page a new tab will show, at the zoom its canvas will ask for,
         into ``target``; None if it does not fit or cannot be rendered (the tab then
-        asks for it in the usual way)."""
+        asks for it in the usual way). Only the part of it that will be on screen is
+        rendered, when that is clearly less than all of it: the reader sees it sooner,
+        and the whole page follows."""
         page = view.page_of(info.page_count)
         zoom = view.zoom(info.page_sizes[0])
         w, h = info.page_sizes[page]
         if (w * zoom + 2) * (h * zoom + 2) * 3 > len(target):
             return None
         try:
-            return self.render(info.doc_id, page, zoom, 0, target)
+            return self.render(info.doc_id, page, zoom, 0, target, top=view.on_screen(zoom))
         except UserError:
             return None
 
@@ -223,14 +231,27 @@ class PdfService:
 
     # Pages ---------------------------------------------------------------------------
     def render(
-        self, doc_id: int, page: int, zoom: float, rotation: int, target: memoryview
+        self,
+        doc_id: int,
+        page: int,
+        zoom: float,
+        rotation: int,
+        target: memoryview,
+        top: float | None = None,
     ) -> RenderResult:
-        """Render a page at ``zoom`` (1.0 = 72 dpi) and extra ``rotation`` into ``target``."""
+        """Render a page at ``zoom`` (1.0 = 72 dpi) and extra ``rotation`` into ``target``;
+        with ``top``, only that many points from the top of an unrotated page, if that is
+        clearly less than all of it (the result is then ``partial``)."""
         import pymupdf
 
         doc = self._doc(doc_id)
         try:
             p = doc.load_page(page)
+            clip = None
+            if top is not None and not rotation and not p.rotation:
+                r = p.rect
+                if top < r.height * PARTIAL_AT_MOST:
+                    clip = pymupdf.Rect(r.x0, r.y0, r.x1, r.y0 + top)
             # At most MAX_PIXELS, and no more than ``target`` holds (it was sized from the
             # sizes open() gave, which stand in for absurd ones); edges round outwards.
             limit = max(4, min(MAX_PIXELS, len(target) // 3))
@@ -239,7 +260,7 @@ class PdfService:
                 f = 0.99 * (limit / ((w + 1) * (h + 1))) ** 0.5
                 zoom, w, h = zoom * f, w * f, h * f
             matrix = pymupdf.Matrix(zoom, zoom).prerotate(rotation)
-            pix = p.get_pixmap(matrix=matrix, alpha=False, annots=True)
+            pix = p.get_pixmap(matrix=matrix, alpha=False, annots=True, clip=clip)
         except Exception as exc:
             log.info("cannot render page %d of document %d: %s", page + 1, doc_id, exc)
             raise DocumentDamagedError(
@@ -250,7 +271,9 @@ class PdfService:
         if n > len(target):
             raise ValueError(f"render buffer too small: {n} > {len(target)}")
         target[:n] = pix.samples_mv
-        return RenderResult(doc_id, page, zoom, rotation, pix.width, pix.height, pix.stride, n)
+        return RenderResult(
+            doc_id, page, zoom, rotation, pix.width, pix.height, pix.stride, n, clip is not None
+        )
 
     def outline(self, doc_id: int) -> list[OutlineEntry]:
         """The outline, flattened with levels. MuPDF stops at a loop (the outline then

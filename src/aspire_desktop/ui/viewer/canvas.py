@@ -97,6 +97,8 @@ class PageCanvas(QAbstractScrollArea):
         self._select_anchor: tuple[int, int] | None = None
         self._painted_exact: set[Key] = set()
         self._first: Future[FirstPage | None] | None = None
+        #: The top of a page, rendered with the open (until the whole page comes).
+        self._tops: dict[Key, QImage] = {}
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.viewport().setMouseTracking(True)
         self.setAccessibleName(f"Pages of {info.title}" if info.title else "Pages")
@@ -310,7 +312,13 @@ class PageCanvas(QAbstractScrollArea):
         self._first = None
         if first is not None:
             (page, zoom, rotation), rendered = first
-            self._rendered(Key(self.doc_id, page, zoom, rotation), rendered)
+            key = Key(self.doc_id, page, zoom, rotation)
+            result, image = rendered
+            if result.partial:
+                image.setDevicePixelRatio(key.zoom / self.scale if self.scale else 1.0)
+                self._tops[key] = image
+            else:
+                self._rendered(key, rendered)
             if self.isVisible():
                 self.viewport().repaint()  # now: the reader is waiting for this page
         self._request()
@@ -318,6 +326,7 @@ class PageCanvas(QAbstractScrollArea):
     def _rendered(self, key: Key, done: tuple[RenderResult, QImage]) -> None:
         self._pending.pop(key, None)
         self._prefetching.discard(key)
+        self._tops.pop(key, None)
         _result, image = done
         image.setDevicePixelRatio(key.zoom / self.scale if self.scale else 1.0)
         self.cache.put(key, image)
@@ -374,15 +383,24 @@ class PageCanvas(QAbstractScrollArea):
         dy = self.verticalScrollBar().value()
         painter.translate(-dx, -dy)
         exact_painted = []
+        bottom = dy + self.viewport().height()
         for n in self.visible_pages():
             r = self.layout_.rects[n]
             target = QRectF(r.x, r.y, r.w, r.h)
             key = self._key(n)
             image = self.cache.get(key)
+            top = None if image is not None else self._tops.get(key)
             if image is not None:
                 painter.drawImage(target, image)
                 if key not in self._painted_exact:
                     self._painted_exact.add(key)
+                    exact_painted.append(n)
+            elif top is not None:  # the whole page is on its way
+                painter.fillRect(target, QColor("white"))
+                h = min(top.height() / top.devicePixelRatio(), r.h)
+                painter.drawImage(QRectF(r.x, r.y, r.w, h), top)
+                if r.y + h >= min(bottom, r.y + r.h) and key not in self._painted_exact:
+                    self._painted_exact.add(key)  # all of the page on screen is exact
                     exact_painted.append(n)
             else:
                 painter.fillRect(target, QColor("white"))

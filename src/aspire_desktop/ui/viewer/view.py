@@ -224,6 +224,7 @@ class DocumentView(QWidget):
         self.show()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         self._learn_margins(self._blank_canvas)
+        self.grab()  # painted once, off screen: its first paint on screen is then quick
         self.hide()
 
     def _learn_margins(self, canvas: PageCanvas) -> None:
