@@ -642,7 +642,11 @@ def main() -> int:
 
         # First a started app with the host warmed up: opens, then paging and memory. Its
         # first open also tells the reference which scale to render at.
-        main_run = run_child("app", app_spec(True, 1 + args.opens, args.flips), tmp)
+        # Every process, app or reference, makes 2 + 2 * --opens opens and the first two do
+        # not count as warm samples: the samples are the same opens of each (the third on),
+        # as both get quicker over their first few.
+        opens = 2 + 2 * args.opens
+        main_run = run_child("app", app_spec(True, opens, args.flips), tmp)
         for text in main_run["open_profile"]:
             log(f"  app (host warmed up) open: {text}")
         log(
@@ -652,8 +656,8 @@ def main() -> int:
         results: dict[str, list[float]] = {
             "cold": [],
             "first_warmed": [main_run["open_ms"][0]],
-            "warm": list(main_run["open_ms"][1:]),
-            "warm_info": list(main_run["info_ms"][1:]),
+            "warm": list(main_run["open_ms"][2:]),
+            "warm_info": list(main_run["info_ms"][2:]),
             "cold_info": [],
             "baseline": [],
         }
@@ -664,18 +668,18 @@ def main() -> int:
             rotated = kinds[run % 3 :] + kinds[: run % 3]  # no fixed order bias
             line = []
             for kind in rotated:
-                if kind == "baseline":  # cheap: twice the samples, two discarded
-                    spec = reference | {"opens": [fresh() for _ in range(2 + 2 * args.opens)]}
+                if kind == "baseline":  # the first two are discarded (see baseline_child)
+                    spec = reference | {"opens": [fresh() for _ in range(opens)]}
                     got = run_child("baseline", spec, tmp)
                     results["baseline"] += got["open_ms"]
                 else:
-                    got = run_child("app", app_spec(kind == "warmed", 1 + args.opens), tmp)
+                    got = run_child("app", app_spec(kind == "warmed", opens), tmp)
                     for text in got["open_profile"]:
                         log(f"  app ({kind}) open: {text}")
                     unpainted += got["unpainted"]
                     results["cold" if kind == "cold" else "first_warmed"].append(got["open_ms"][0])
-                    results["warm"] += got["open_ms"][1:]
-                    results["warm_info"] += got["info_ms"][1:]
+                    results["warm"] += got["open_ms"][2:]
+                    results["warm_info"] += got["info_ms"][2:]
                     if kind == "cold":
                         results["cold_info"].append(got["info_ms"][0])
                 line.append(f"{kind} " + ", ".join(f"{v:.0f}" for v in got["open_ms"]))
