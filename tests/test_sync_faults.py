@@ -600,7 +600,8 @@ def test_disk_full(env: SyncEnv, servers: list[FaultServer], small_disk: Path) -
 
 
 def test_cancel_keeps_content_and_parts(env: SyncEnv, servers: list[FaultServer]) -> None:
-    feed = env.feed(2, [Doc("a", 300 * KB), Doc("b", 300 * KB)])
+    # Pieces are up to 1 MB: stopped after the first, a 3 MB file is part-way.
+    feed = env.feed(2, [Doc("a", 3072 * KB), Doc("b", 3072 * KB)])
     server = _serve(servers, feed)
     cancel = threading.Event()
 

@@ -24,6 +24,7 @@ import os
 import re
 import socket
 import ssl
+import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -54,6 +55,9 @@ from aspire_desktop.core.sync.location import Location
 #: Bytes read from a local feed at a time, and at most from a connection.
 LOCAL_CHUNK = 1 << 20
 HTTP_CHUNK = 1 << 20
+#: A read waits for a whole piece (``HTTP_CHUNK``) only when, at the pace of the piece
+#: before, it comes within this many seconds.
+WHOLE_PIECE_S = 0.1
 #: Redirects followed at most for one request.
 MAX_REDIRECTS = 10
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
@@ -435,10 +439,18 @@ class _Response:
         self.validators = _validators(response.headers)
 
     def chunks(self, most: int) -> Iterator[bytes]:
-        """The body in pieces of at most ``most`` bytes, each what had arrived."""
-        read1 = self._response.read1
+        """The body in pieces of at most ``most`` bytes: what has arrived, or a whole
+        ``most`` when, at the pace of the last piece, it comes within ``WHOLE_PIECE_S``
+        (fewer, larger pieces cost less; a slow link still gives what it has at once)."""
+        response = self._response
+        whole = False
         try:
-            while chunk := read1(most):
+            while True:
+                start = time.monotonic()
+                chunk = response.read(most) if whole else response.read1(most)
+                if not chunk:
+                    return
+                whole = most * (time.monotonic() - start) <= WHOLE_PIECE_S * len(chunk)
                 yield chunk
         except (u3.HTTPError, OSError) as exc:
             raise network_error(exc, self._url, self._proxy) from exc
