@@ -432,6 +432,21 @@ def test_redirects_are_followed_to_the_same_server_and_to_another(
     )
 
 
+def test_redirects_to_plain_http_elsewhere_or_in_circles_are_refused(
+    synced: tuple[SyncEnv, Path, FaultServer],
+) -> None:
+    env, feed, server = synced
+    env.feed(3, [Doc("a"), Doc("c")], feed)
+    server.rules["*"] = "redirect:http://feeds.example.org/"
+    with pytest.raises(sync_errors.ServerError, match="not a secure address"):
+        env.sync(server.url)
+    env.assert_intact(2)
+    server.rules["*"] = f"redirect:{server.url}"  # to itself, again and again
+    with pytest.raises(sync_errors.ServerError, match="round in circles"):
+        env.sync(server.url)
+    env.assert_intact(2)
+
+
 def test_first_mirror_bad_second_used(env: SyncEnv, servers: list[FaultServer]) -> None:
     feed = env.tmp / "origin"
     bad = _serve(servers, feed, **{"*": "corrupt"})

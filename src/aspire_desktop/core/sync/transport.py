@@ -6,11 +6,12 @@ certificate store (truststore), asks for ``Accept-Encoding: identity`` and turns
 failure into a plain-words error: offline, DNS, proxy, TLS, timeouts, server errors,
 connections that break off.
 
-A file's bytes are read as they arrive (``read1``: what the connection has, up to a
-block), so that a download checks its deadline and Cancel between reads and a fast link
-is read in large pieces with little work per byte in the interpreter. (urllib3 rather
-than httpx: receiving the benchmark's 200 MB with httpx alone took longer than curl's
-whole run; see benchmarks/README.md.)
+A file's bytes are read as they arrive (what the connection has, up to 1 MB; a whole
+1 MB when it comes fast), so that a download checks its deadline and Cancel between
+reads and a fast link is read in large pieces with little work per byte in the
+interpreter. (urllib3 rather than httpx: receiving the benchmark's 200 MB with httpx
+alone took longer than curl's whole run; see benchmarks/README.md.) Redirects are
+followed one hop at a time, each only to an address a feed could have.
 
 A ranged request (to resume a download) answers with a :class:`Body` that says where its
 bytes start; a server that ignores the range (200) starts at 0. A 416 or a wrong
@@ -41,6 +42,7 @@ from urllib3.response import BaseHTTPResponse as _U3Response
 from aspire_desktop import APP_NAME, __version__
 from aspire_desktop.core.sync.errors import (
     DnsError,
+    FeedAddressError,
     FeedOfflineError,
     FeedTimeoutError,
     NetworkError,
@@ -50,7 +52,7 @@ from aspire_desktop.core.sync.errors import (
     TlsError,
     TruncatedError,
 )
-from aspire_desktop.core.sync.location import Location
+from aspire_desktop.core.sync.location import Location, parse_location
 
 #: Bytes read from a local feed at a time, and at most from a connection.
 LOCAL_CHUNK = 1 << 20
@@ -227,8 +229,6 @@ def network_error(exc: Exception, url: str, proxy: str | None) -> SyncError:
             f"The connection to {host} broke off.",
             "Sync again: downloads carry on from where they stopped.",
         )
-    if caused_by(u3.MaxRetryError):  # too many redirects
-        return NetworkError(f"The feed's server at {host} sent the request round in circles.", "")
     return NetworkError(f"Talking to the feed's server at {host} failed ({exc}).", "")
 
 
@@ -281,10 +281,6 @@ class HttpTransport:
         self._timeout = urllib3.Timeout(
             connect=settings.connect_timeout, read=settings.read_timeout
         )
-        # Retrying is the caller's (with backoff); urllib3 only follows redirects.
-        self._retries = urllib3.Retry(
-            total=None, connect=0, read=0, status=0, other=0, redirect=MAX_REDIRECTS
-        )
         self._managers: dict[str | None, urllib3.PoolManager] = {}
         self._pools: dict[tuple[str, str], HTTPConnectionPool] = {}
         #: The proxy for each scheme and host, looked up once a sync (a lookup reads
@@ -314,43 +310,64 @@ class HttpTransport:
             self._managers[proxy] = manager
         return manager
 
-    def _get(self, url: str, headers: dict[str, str], proxy: str | None) -> _U3Response:
-        if proxy is None:
-            # Straight to the server's own pool of connections: the usual case, and the
-            # cheapest (the manager's work costs as much again as the request's own).
-            parts = urlsplit(url)
-            pool = self._pools.get((parts.scheme, parts.netloc))
-            if pool is None:
-                pool = self._manager(None).connection_from_url(url)
-                self._pools[(parts.scheme, parts.netloc)] = pool
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            response = pool.urlopen(
-                "GET",
-                target,
-                headers=headers,
-                retries=False,
-                timeout=self._timeout,
-                redirect=False,
-                preload_content=False,
-                decode_content=False,
-            )
+    def _get(self, url: str, headers: dict[str, str]) -> _U3Response:
+        """The response to a GET of ``url``, after any redirects (each hop to an address a
+        feed could have: https, or http on this computer)."""
+        for _hop in range(MAX_REDIRECTS + 1):
+            proxy = self._proxy(url)
+            try:
+                response = self._send(url, headers, proxy)
+            except (u3.HTTPError, OSError) as exc:
+                raise network_error(exc, url, proxy) from exc
             location = response.get_redirect_location()
             if not location:
                 return response
-            response.drain_conn()  # redirects are rare: the manager follows the rest
+            response.drain_conn()
             response.release_conn()
-            url = urljoin(url, location)
-            proxy = self._proxy(url)
-        return self._manager(proxy).urlopen(
+            target = urljoin(url, location)
+            try:
+                parse_location(target, allow_local=False)
+            except FeedAddressError:
+                raise ServerError(
+                    f"The feed's server at {_host(url)} sent the request on to {target}, "
+                    "which is not a secure address, so it was not followed.",
+                    "Tell the people who publish the feed (or your IT team).",
+                ) from None
+            url = target
+        raise ServerError(
+            f"The feed's server at {_host(url)} sent the request round in circles.",
+            "Tell the people who publish the feed (or your IT team).",
+        )
+
+    def _send(self, url: str, headers: dict[str, str], proxy: str | None) -> _U3Response:
+        """One request, its redirect (if any) not followed. Without a proxy it goes
+        straight to the server's own pool of connections: the usual case, and the
+        cheapest (a pool manager's work costs as much again as the request's own)."""
+        opener: urllib3.PoolManager | HTTPConnectionPool
+        if proxy is not None:
+            opener, target = self._manager(proxy), url
+        else:
+            parts = urlsplit(url)
+            pool = self._pools.get((parts.scheme, parts.netloc))
+            opener = pool if pool is not None else self._pool(url)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return opener.urlopen(
             "GET",
-            url,
+            target,
             headers=headers,
-            retries=self._retries,
+            retries=False,  # the caller retries (with backoff)
+            redirect=False,
             timeout=self._timeout,
-            redirect=True,
             preload_content=False,
             decode_content=False,
         )
+
+    def _pool(self, url: str) -> HTTPConnectionPool:
+        parts = urlsplit(url)
+        pool = self._pools[(parts.scheme, parts.netloc)] = self._manager(None).connection_from_url(
+            url
+        )
+        return pool
 
     def _proxy(self, url: str) -> str | None:
         parts = urlsplit(url)
@@ -364,13 +381,9 @@ class HttpTransport:
         """The response to a GET of ``url``, its body not yet read. Its connection is
         used again only when the body was read to its end."""
         self.requests += 1
-        proxy = self._proxy(url)
+        response = self._get(url, self._headers | headers)
         try:
-            response = self._get(url, self._headers | headers, proxy)
-        except (u3.HTTPError, OSError) as exc:
-            raise network_error(exc, url, proxy) from exc
-        try:
-            yield _Response(response, url, proxy)
+            yield _Response(response, url, self._proxy(url))
         finally:
             if not response.closed:  # not read to its end
                 response.close()
