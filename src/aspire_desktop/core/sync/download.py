@@ -25,9 +25,9 @@ kept small and everything else runs beside it:
   only take turns with the interpreter, which costs more than it gives.
 - Two *writer lanes* (threads; files take turns) hash each file's pieces in order and
   write them to its part (both release the interpreter lock, so this runs on the other
-  core), and finish the file: checksum compared, part renamed, ``on_done`` called. While
-  one lane hashes a file, the other writes the one before: hashing and writing take
-  longer than receiving, so one lane would hold the fetchers up. At most
+  core), and finish the file: checksum compared, part renamed, ``on_done`` called.
+  Hashing and writing take longer than receiving: with one lane the fetchers would wait
+  for it; with two, one file is finished while the next comes in. At most
   ``DownloadOptions.pieces_in_flight`` pieces wait for the lanes; a fetcher waits while
   they are behind. A file whose checksum does not match is queued again (from its
   first byte, or from the next source). The lanes make as few system calls per file as
