@@ -46,6 +46,15 @@ QPushButton:focus, QToolButton:focus { border: 2px solid #2f5f8f; border-radius:
 QScrollArea#pageScroll { background: #5f6b76; }
 QLabel#pageCanvas { background: #5f6b76; color: #ffffff; padding: 12px; }
 QStatusBar QLabel { padding: 0 8px; color: #3b4a5a; }
+QScrollBar:vertical { background: #e9edf1; width: 14px; margin: 0; }
+QScrollBar:horizontal { background: #e9edf1; height: 14px; margin: 0; }
+QScrollBar::handle { background: #7d8a96; border-radius: 4px; margin: 3px; }
+QScrollBar::handle:vertical { min-height: 32px; }
+QScrollBar::handle:horizontal { min-width: 32px; }
+QScrollBar::handle:hover { background: #5f6b76; }
+QScrollBar::handle:pressed { background: #3f4a55; }
+QScrollBar::add-line, QScrollBar::sub-line { width: 0; height: 0; border: none; }
+QScrollBar::add-page, QScrollBar::sub-page { background: none; }
 """
 
 
