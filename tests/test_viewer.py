@@ -9,11 +9,18 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QInputMethodEvent, QWheelEvent
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QInputMethodEvent,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 import pdfs
 from aspire_desktop.core.documents.fit import FIT_PAGE, FIT_WIDTH
+from aspire_desktop.core.documents.pdf import RenderResult
 from aspire_desktop.ui.viewer import DocumentView
 from aspire_desktop.ui.viewer import view as view_module
 from aspire_desktop.ui.viewer.cache import Key
@@ -279,6 +286,9 @@ def test_the_top_of_the_first_page_comes_first(window, qtbot, files, monkeypatch
             arrived.append((result.partial, image.height(), key in canvas._painted_exact))
 
     monkeypatch.setattr(PageCanvas, "_first_arrived", spy)
+    _open(window, qtbot, files["plain"])  # the window learns where a tab's pages go
+    qtbot.waitUntil(lambda: window._spare_view is not None)
+    arrived.clear()
     view = _open(window, qtbot, files["long"])
     canvas = view.canvas
     key = canvas._key(0)
@@ -287,6 +297,29 @@ def test_the_top_of_the_first_page_comes_first(window, qtbot, files, monkeypatch
     assert canvas.layout_.rects[0].h * key.zoom / canvas.scale > 1.5 * height
     qtbot.waitUntil(lambda: canvas.cache.get(key) is not None)
     assert not canvas._tops and canvas.cache.get(key).height() > 1.5 * height
+
+
+def test_a_top_is_kept_only_while_it_is_what_the_canvas_shows(window, qtbot, files):
+    view = _open(window, qtbot, files["long"])
+    canvas = view.canvas
+    key = canvas._key(0)
+    qtbot.waitUntil(lambda: canvas.cache.get(key) is not None)
+
+    def top(zoom: float) -> Any:
+        image = QImage(40, 20, QImage.Format.Format_RGB32)
+        result = RenderResult(canvas.doc_id, 0, zoom, 0, 40, 20, 160, 3200, True)
+        return (0, zoom, 0), (result, image)
+
+    canvas._first_arrived(top(key.zoom / 2))  # not the canvas's zoom (say, shrunk): dropped
+    assert not canvas._tops
+    canvas._first_arrived(top(key.zoom))
+    assert list(canvas._tops) == [key]
+    view.set_zoom(canvas.scale * 1.5)  # another scale: the whole page is asked for anew
+    assert not canvas._tops
+    canvas._first_arrived(top(canvas._key(0).zoom))
+    assert canvas._tops
+    canvas.forget()
+    assert not canvas._tops
 
 
 def test_a_slow_document_says_it_is_opening(window, qtbot, files, monkeypatch):

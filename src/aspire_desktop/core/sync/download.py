@@ -38,6 +38,7 @@ kept small and everything else runs beside it:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -364,7 +365,8 @@ class _Writer:
             except BaseException as exc:
                 if out is not None:
                     out.broken = True
-                    out.close()
+                    with contextlib.suppress(OSError):  # the lane must go on, whatever
+                        out.close()
                 self._failed(exc)
             finally:
                 if slot:
@@ -457,16 +459,15 @@ class Downloader:
         """Download every file into the pool, complete and verified; ``on_done`` runs (in
         a writer lane, one file at a time) as each one is. The first failure stops
         the others and is raised. Returns when every file is also on disk for good."""
-        self.pool.folder.mkdir(parents=True, exist_ok=True)
-        if not files:
-            return
-        self._on_done = on_done
-        present = {entry.name for entry in os.scandir(self.pool.folder)}
-        self._queue.extend(
-            _Job(f, fresh=not {f.local_name, f.local_name + PART, f.local_name + SIDECAR} & present)
-            for f in files
-        )
-        try:
+        try:  # the writer lanes and fsync threads end with this, however it ends
+            self.pool.folder.mkdir(parents=True, exist_ok=True)
+            if not files:
+                return
+            self._on_done = on_done
+            present = {entry.name for entry in os.scandir(self.pool.folder)}
+            for f in files:
+                names = {f.local_name, f.local_name + PART, f.local_name + SIDECAR}
+                self._queue.append(_Job(f, fresh=not names & present))
             # Finishing a file may queue it again (to restart it, or for the next source).
             while self._queue and not self._abort.is_set():
                 self._fetch_queued()

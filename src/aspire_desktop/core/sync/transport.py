@@ -6,12 +6,12 @@ certificate store (truststore), asks for ``Accept-Encoding: identity`` and turns
 failure into a plain-words error: offline, DNS, proxy, TLS, timeouts, server errors,
 connections that break off.
 
-A file's bytes are read as they arrive (what the connection has, up to 1 MB; a whole
-1 MB when it comes fast), so that a download checks its deadline and Cancel between
-reads and a fast link is read in large pieces with little work per byte in the
-interpreter. (urllib3 rather than httpx: receiving the benchmark's 200 MB with httpx
-alone took longer than curl's whole run; see benchmarks/README.md.) Redirects are
-followed one hop at a time, each only to an address a feed could have.
+A file's bytes are read as they arrive (what the connection has, up to 1 MB), so that
+a download checks its deadline and Cancel between reads and a fast link is read in large
+pieces with little work per byte in the interpreter. (urllib3 rather than httpx:
+receiving the benchmark's 200 MB with httpx alone took longer than curl's whole run; see
+benchmarks/README.md.) Redirects are followed one hop at a time, each only to an address
+a feed could have.
 
 A ranged request (to resume a download) answers with a :class:`Body` that says where its
 bytes start; a server that ignores the range (200) starts at 0. A 416 or a wrong
@@ -25,7 +25,6 @@ import os
 import re
 import socket
 import ssl
-import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -57,9 +56,6 @@ from aspire_desktop.core.sync.location import Location, parse_location
 #: Bytes read from a local feed at a time, and at most from a connection.
 LOCAL_CHUNK = 1 << 20
 HTTP_CHUNK = 1 << 20
-#: A read waits for a whole piece (``HTTP_CHUNK``) only when, at the pace of the piece
-#: before, it comes within this many seconds.
-WHOLE_PIECE_S = 0.1
 #: Redirects followed at most for one request.
 MAX_REDIRECTS = 10
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
@@ -177,7 +173,8 @@ def network_error(exc: Exception, url: str, proxy: str | None) -> SyncError:
     def caused_by(*kinds: type[BaseException]) -> bool:
         return any(isinstance(c, kinds) for c in causes)
 
-    if caused_by(u3.ProxyError) and not caused_by(u3.NewConnectionError, socket.gaierror):
+    # (urllib3's NewConnectionError is a ConnectTimeoutError: the proxy could not be reached)
+    if caused_by(u3.ProxyError) and not caused_by(u3.ConnectTimeoutError, socket.gaierror):
         return ProxyError(
             f"The proxy server ({proxy or 'from the system settings'}) would not pass on "
             f"the request to {host} ({exc}).",
@@ -207,7 +204,9 @@ def network_error(exc: Exception, url: str, proxy: str | None) -> SyncError:
             "offline, or the address may be wrong.",
             "Check the connection and the feed address, then sync again.",
         )
-    if caused_by(u3.NewConnectionError, ConnectionRefusedError):
+    if caused_by(u3.NewConnectionError, ConnectionRefusedError) or (
+        proxy and caused_by(u3.ProxyError)
+    ):
         if proxy:
             return ProxyError(
                 f"The proxy server {proxy} could not be reached.",
@@ -322,12 +321,13 @@ class HttpTransport:
             location = response.get_redirect_location()
             if not location:
                 return response
-            response.drain_conn()
+            response.close()  # its body is not wanted (nor waited for)
             response.release_conn()
-            target = urljoin(url, location)
+            target = location
             try:
+                target = urljoin(url, location)
                 parse_location(target, allow_local=False)
-            except FeedAddressError:
+            except (FeedAddressError, ValueError):  # (ValueError: not an address at all)
                 raise ServerError(
                     f"The feed's server at {_host(url)} sent the request on to {target}, "
                     "which is not a secure address, so it was not followed.",
@@ -452,18 +452,11 @@ class _Response:
         self.validators = _validators(response.headers)
 
     def chunks(self, most: int) -> Iterator[bytes]:
-        """The body in pieces of at most ``most`` bytes: what has arrived, or a whole
-        ``most`` when, at the pace of the last piece, it comes within ``WHOLE_PIECE_S``
-        (fewer, larger pieces cost less; a slow link still gives what it has at once)."""
-        response = self._response
-        whole = False
+        """The body in pieces of at most ``most`` bytes, each what had arrived (never
+        waiting for more: a slow or trickling server is checked between pieces)."""
+        read1 = self._response.read1
         try:
-            while True:
-                start = time.monotonic()
-                chunk = response.read(most) if whole else response.read1(most)
-                if not chunk:
-                    return
-                whole = most * (time.monotonic() - start) <= WHOLE_PIECE_S * len(chunk)
+            while chunk := read1(most):
                 yield chunk
         except (u3.HTTPError, OSError) as exc:
             raise network_error(exc, self._url, self._proxy) from exc

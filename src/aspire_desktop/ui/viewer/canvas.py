@@ -140,6 +140,8 @@ class PageCanvas(QAbstractScrollArea):
             self.viewport().width(),
             None if self.continuous else self.page,
         )
+        # A top of a page is kept while the canvas still shows the page at its scale.
+        self._tops = {k: image for k, image in self._tops.items() if k == self._key(k.page)}
         bar = self.verticalScrollBar()
         bar.setPageStep(max(1, self.viewport().height() - 40))
         bar.setRange(0, max(0, int(self.layout_.height) - self.viewport().height()))
@@ -314,9 +316,10 @@ class PageCanvas(QAbstractScrollArea):
             (page, zoom, rotation), rendered = first
             key = Key(self.doc_id, page, zoom, rotation)
             result, image = rendered
-            if result.partial:
-                image.setDevicePixelRatio(key.zoom / self.scale if self.scale else 1.0)
-                self._tops[key] = image
+            if result.partial:  # kept only if it is what the canvas shows
+                if key == self._key(page):
+                    image.setDevicePixelRatio(key.zoom / self.scale if self.scale else 1.0)
+                    self._tops[key] = image
             else:
                 self._rendered(key, rendered)
             if self.isVisible():
@@ -605,4 +608,5 @@ class PageCanvas(QAbstractScrollArea):
         for future in self._pending.values():
             future.cancel()
         self._pending.clear()
+        self._tops.clear()
         self.cache.drop_document(self.doc_id)
