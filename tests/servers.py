@@ -4,11 +4,13 @@
 with a generated configuration, serving a feed folder as a static site; its access log
 says what was asked and sent. ``FaultServer`` is our own HTTP server that misbehaves on
 purpose (errors, hangs, trickles, short or long bodies, wrong ranges), one behaviour per
-path. Both only ever listen on 127.0.0.1.
+path. ``Scripted`` answers each request with the next bytes of a script, for the HTTP
+client's own tests. All of them only ever listen on 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import shutil
@@ -17,7 +19,8 @@ import ssl
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any
@@ -404,3 +407,115 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             pass
         self.fault.record(Served(path, 200, sent, None))
         self.close_connection = True
+
+
+def self_signed_tls(folder: Path) -> ssl.SSLContext:
+    """A server context with a new self-signed certificate for 127.0.0.1; the certificate
+    is ``folder/cert.pem`` (for a client that should trust it)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context
+
+
+#: Close the connection after this reply.
+CLOSE = b"<close>"
+
+
+@dataclass
+class Scripted:
+    """Answers each request (read up to its blank line) with the next reply of
+    ``replies``, as raw bytes, on whatever connection it came; a reply that ends with
+    ``CLOSE`` closes its connection after it is sent. ``requests`` are the requests as
+    they came; ``connections`` counts the connections accepted."""
+
+    replies: list[bytes]
+    tls: ssl.SSLContext | None = None
+    requests: list[bytes] = field(default_factory=list)
+    connections: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listener = socket.create_server((HOST, 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.tls is not None:
+                try:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
+                except OSError:
+                    conn.close()
+                    continue
+            with self._lock:
+                self.connections += 1
+                self._open.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        data = b""
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in data:
+                    try:
+                        more = conn.recv(65536)
+                    except OSError:
+                        return
+                    if not more:
+                        return
+                    data += more
+                request, data = data.split(b"\r\n\r\n", 1)
+                with self._lock:
+                    self.requests.append(request)
+                    reply = self.replies.pop(0) if self.replies else CLOSE
+                close = reply.endswith(CLOSE)
+                try:
+                    conn.sendall(reply.removesuffix(CLOSE))
+                except OSError:
+                    return
+                if close:
+                    return
+
+    def stop(self) -> None:
+        self._listener.close()
+        with self._lock:
+            for conn in self._open:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from aspire_desktop.core.sync import SyncOptions, SyncProgress, download, transp
 from aspire_desktop.core.sync import errors as sync_errors
 from aspire_desktop.core.sync.download import POOL, SIDECAR
 from feedtools import Doc, SyncEnv, make_env, make_key
-from servers import FaultServer
+from servers import FaultServer, self_signed_tls
 
 pytestmark = pytest.mark.slow
 
@@ -525,47 +524,9 @@ def test_proxy_unreachable(env: SyncEnv, monkeypatch: pytest.MonkeyPatch) -> Non
         env.sync("http://127.0.0.1:8/feed/")
 
 
-def _self_signed(folder: Path) -> ssl.SSLContext:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    import ipaddress
-
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
-    return context
-
-
 def test_untrusted_certificate(env: SyncEnv, servers: list[FaultServer]) -> None:
     feed = env.feed(2, [Doc("a")])
-    server = FaultServer(feed, tls=_self_signed(env.tmp))
+    server = FaultServer(feed, tls=self_signed_tls(env.tmp))
     servers.append(server)
     assert server.url.startswith("https://127.0.0.1:")
     with pytest.raises(sync_errors.TlsError, match="certificate is not trusted"):

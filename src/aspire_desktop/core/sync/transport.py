@@ -1,4 +1,4 @@
-"""Getting bytes from a feed: over HTTP (urllib3) or from a folder.
+"""Getting bytes from a feed: over HTTP or from a folder.
 
 HTTP uses the system's proxy settings (environment variables; on Windows and macOS the
 system's own settings, read through the standard library) and the operating system's
@@ -8,10 +8,12 @@ connections that break off.
 
 A file's bytes are read as they arrive (what the connection has, up to 1 MB), so that
 a download checks its deadline and Cancel between reads and a fast link is read in large
-pieces with little work per byte in the interpreter. (urllib3 rather than httpx:
-receiving the benchmark's 200 MB with httpx alone took longer than curl's whole run; see
-benchmarks/README.md.) Redirects are followed one hop at a time, each only to an address
-a feed could have.
+pieces with little work per byte in the interpreter. Requests straight to a server (the
+usual case) go out on ``wire``'s lean HTTP/1.1 over urllib3's connections; through a
+proxy, urllib3's proxy manager sends them. (Not httpx, nor urllib3's own requests when
+there is no proxy: on a fast link the interpreter is the limit, and both cost several
+times as much of it a request; see benchmarks/README.md.) Redirects are followed one hop
+at a time, each only to an address a feed could have.
 
 A ranged request (to resume a download) answers with a :class:`Body` that says where its
 bytes start; a server that ignores the range (200) starts at 0. A 416 or a wrong
@@ -35,10 +37,10 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from urllib3 import exceptions as u3
-from urllib3.connectionpool import HTTPConnectionPool
-from urllib3.response import BaseHTTPResponse as _U3Response
+from urllib3.response import BaseHTTPResponse
 
 from aspire_desktop import APP_NAME, __version__
+from aspire_desktop.core.sync import wire
 from aspire_desktop.core.sync.errors import (
     DnsError,
     FeedAddressError,
@@ -261,6 +263,10 @@ def _validators(headers: Mapping[str, str]) -> Validators:
     return Validators(headers.get("etag"), headers.get("last-modified"))
 
 
+#: An answer: straight from the server, or through a proxy.
+_Answer = wire.Answer | BaseHTTPResponse
+
+
 class HttpTransport:
     """Keep-alive connections (up to ``HttpSettings.connections`` a server), direct or
     through the proxy each address needs."""
@@ -280,8 +286,13 @@ class HttpTransport:
         self._timeout = urllib3.Timeout(
             connect=settings.connect_timeout, read=settings.read_timeout
         )
-        self._managers: dict[str | None, urllib3.PoolManager] = {}
-        self._pools: dict[tuple[str, str], HTTPConnectionPool] = {}
+        self._managers: dict[str, urllib3.ProxyManager] = {}
+        self._direct = wire.Connections(
+            self._tls,
+            settings.connect_timeout,
+            settings.read_timeout,
+            max(1, settings.connections),
+        )
         #: The proxy for each scheme and host, looked up once a sync (a lookup reads
         #: every environment variable, or the registry on Windows).
         self._proxies: dict[tuple[str, str], str | None] = {}
@@ -290,26 +301,21 @@ class HttpTransport:
         for manager in self._managers.values():
             manager.clear()
         self._managers.clear()
-        self._pools.clear()
+        self._direct.clear()
 
-    def _manager(self, proxy: str | None) -> urllib3.PoolManager:
+    def _manager(self, proxy: str) -> urllib3.ProxyManager:
         manager = self._managers.get(proxy)
         if manager is None:
-            size = max(1, self._settings.connections)
-            if proxy is None:
-                manager = urllib3.PoolManager(num_pools=16, maxsize=size, ssl_context=self._tls)
-            else:
-                manager = urllib3.ProxyManager(
-                    proxy,
-                    num_pools=16,
-                    maxsize=size,
-                    ssl_context=self._tls,
-                    proxy_ssl_context=self._tls,
-                )
-            self._managers[proxy] = manager
+            manager = self._managers[proxy] = urllib3.ProxyManager(
+                proxy,
+                num_pools=16,
+                maxsize=max(1, self._settings.connections),
+                ssl_context=self._tls,
+                proxy_ssl_context=self._tls,
+            )
         return manager
 
-    def _get(self, url: str, headers: dict[str, str]) -> _U3Response:
+    def _get(self, url: str, headers: dict[str, str]) -> _Answer:
         """The response to a GET of ``url``, after any redirects (each hop to an address a
         feed could have: https, or http on this computer)."""
         for _hop in range(MAX_REDIRECTS + 1):
@@ -339,21 +345,23 @@ class HttpTransport:
             "Tell the people who publish the feed (or your IT team).",
         )
 
-    def _send(self, url: str, headers: dict[str, str], proxy: str | None) -> _U3Response:
-        """One request, its redirect (if any) not followed. Without a proxy it goes
-        straight to the server's own pool of connections: the usual case, and the
-        cheapest (a pool manager's work costs as much again as the request's own)."""
-        opener: urllib3.PoolManager | HTTPConnectionPool
-        if proxy is not None:
-            opener, target = self._manager(proxy), url
-        else:
+    def _send(self, url: str, headers: dict[str, str], proxy: str | None) -> _Answer:
+        """One request, its redirect (if any) not followed. Without a proxy (the usual
+        case) it goes straight to the server on this module's lean HTTP/1.1 (``wire``);
+        through a proxy, urllib3's proxy manager sends it."""
+        if proxy is None:
             parts = urlsplit(url)
-            pool = self._pools.get((parts.scheme, parts.netloc))
-            opener = pool if pool is not None else self._pool(url)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        return opener.urlopen(
+            return self._direct.get(
+                parts.scheme,
+                parts.hostname or "",
+                parts.port or (443 if parts.scheme == "https" else 80),
+                target,
+                headers,
+            )
+        return self._manager(proxy).urlopen(
             "GET",
-            target,
+            url,
             headers=headers,
             retries=False,  # the caller retries (with backoff)
             redirect=False,
@@ -361,13 +369,6 @@ class HttpTransport:
             preload_content=False,
             decode_content=False,
         )
-
-    def _pool(self, url: str) -> HTTPConnectionPool:
-        parts = urlsplit(url)
-        pool = self._pools[(parts.scheme, parts.netloc)] = self._manager(None).connection_from_url(
-            url
-        )
-        return pool
 
     def _proxy(self, url: str) -> str | None:
         parts = urlsplit(url)
@@ -443,7 +444,7 @@ class HttpTransport:
 class _Response:
     """A response whose body is read as it arrives, failures in plain words."""
 
-    def __init__(self, response: urllib3.BaseHTTPResponse, url: str, proxy: str | None):
+    def __init__(self, response: _Answer, url: str, proxy: str | None):
         self._response = response
         self._url = url
         self._proxy = proxy
