@@ -87,6 +87,32 @@ def test_first_sync_from_nginx(env: SyncEnv, nginx: Nginx) -> None:
     assert not list((env.paths.content_dir / POOL).iterdir())
 
 
+def test_each_download_is_on_disk_before_it_counts_as_complete(
+    env: SyncEnv, nginx: Nginx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file gets its complete name (and goes into the new version) only once fsynced."""
+    events: list[tuple[str, str]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def fsynced(fd: int) -> None:
+        fsync(fd)
+        events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+
+    def replaced(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        replace(src, dst)
+        events.append(("replace", str(src)))
+
+    monkeypatch.setattr(os, "fsync", fsynced)
+    monkeypatch.setattr(os, "replace", replaced)
+    env.feed(2, _docs(6), _www(env))
+    assert env.sync(nginx.url + "feed/").files_downloaded == 6
+    parts = [path for kind, path in events if kind == "replace" and path.endswith(".part")]
+    assert len(parts) == 6
+    for part in parts:
+        assert events.index(("fsync", part)) < events.index(("replace", part))
+    env.assert_intact(2)
+
+
 def test_nochange_sync_is_one_conditional_request_and_no_file_bytes(
     env: SyncEnv, nginx: Nginx
 ) -> None:

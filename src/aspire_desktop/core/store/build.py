@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aspire_desktop.core.catalogue.kinds import kind_label
 from aspire_desktop.core.catalogue.source import CatalogueSource, SourceResource
 from aspire_desktop.core.store import layout
+from aspire_desktop.core.store.durable import fsync_file
 
 if TYPE_CHECKING:
     from aspire_desktop.core.feed.manifest import Manifest
@@ -27,19 +30,56 @@ def _filter_text(r: SourceResource) -> str:
     return " ".join([r.title, r.summary, kind_label(r.kind), *r.tags]).casefold()
 
 
-def write_catalogue(
-    source: CatalogueSource, db_path: Path, files: dict[str, list[dict[str, object]]]
-) -> None:
-    """Write the catalogue database with SQLAlchemy (bulk inserts: 10,000 rows in ~1 s)."""
-    from sqlalchemy import create_engine, insert
-    from sqlalchemy.orm import Session
+#: The empty catalogue (schema only), made once a process.
+_TEMPLATE: sqlite3.Connection | None = None
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def _empty_catalogue(db_path: Path) -> None:
+    """A new database at ``db_path`` with the catalogue's schema: SQLAlchemy's
+    ``create_all`` runs once a process, into memory, and each catalogue is a copy."""
+    global _TEMPLATE
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
 
     from aspire_desktop.core.catalogue import models as m
 
+    with _TEMPLATE_LOCK:
+        if _TEMPLATE is None:
+            template = sqlite3.connect(":memory:", check_same_thread=False)
+            engine = create_engine("sqlite://", creator=lambda: template, poolclass=StaticPool)
+            m.Base.metadata.create_all(engine)
+            _TEMPLATE = template
+        target = sqlite3.connect(db_path)
+        try:
+            _TEMPLATE.backup(target)
+        finally:
+            target.close()
+
+
+def write_catalogue(
+    source: CatalogueSource, db_path: Path, files: dict[str, list[dict[str, object]]]
+) -> None:
+    """Write the catalogue database with SQLAlchemy Core (bulk inserts: 10,000 rows in
+    ~1 s; the ORM's bulk path costs a third more here).
+
+    It is written without journal or fsync (a half-written catalogue is never used: it
+    is in a new version's folder, which becomes current only when whole) and fsynced
+    once, at the end."""
+    from sqlalchemy import create_engine, event, insert
+
+    from aspire_desktop.core.catalogue import models as m
+
+    _empty_catalogue(db_path)
     engine = create_engine(f"sqlite:///{db_path}")
-    m.Base.metadata.create_all(engine)
-    with Session(engine) as session, session.begin():
-        session.execute(
+
+    @event.listens_for(engine, "connect")
+    def _quick(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.execute("PRAGMA journal_mode=OFF")
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+    with engine.begin() as db:
+        db.execute(
             insert(m.Meta),
             [
                 {"key": "schema_version", "value": str(m.SCHEMA_VERSION)},
@@ -47,7 +87,7 @@ def write_catalogue(
                 {"key": "issued", "value": source.issued},
             ],
         )
-        session.execute(
+        db.execute(
             insert(m.Category),
             [
                 {
@@ -80,8 +120,8 @@ def write_catalogue(
             for r in source.resources
         ]
         if rows:
-            session.execute(insert(m.Resource), rows)
-            session.execute(
+            db.execute(insert(m.Resource), rows)
+            db.execute(
                 insert(m.ResourceCategory),
                 [
                     {"resource_id": r.id, "category_id": c, "position": r.position}
@@ -91,20 +131,20 @@ def write_catalogue(
             )
             tags = [{"resource_id": r.id, "tag": t} for r in source.resources for t in set(r.tags)]
             if tags:
-                session.execute(insert(m.Tag), tags)
+                db.execute(insert(m.Tag), tags)
             file_rows = [
                 {"resource_id": rid, **row} for rid, rows_ in files.items() for row in rows_
             ]
             if file_rows:
-                session.execute(insert(m.ResourceFile), file_rows)
+                db.execute(insert(m.ResourceFile), file_rows)
     engine.dispose()
     # One self-contained file: no journal beside it when it is opened read-only.
-    import sqlite3
-
-    with sqlite3.connect(db_path) as db:
-        db.execute("PRAGMA journal_mode=DELETE")
-        db.execute("VACUUM")
-    db.close()
+    with sqlite3.connect(db_path) as plain:
+        plain.execute("PRAGMA synchronous=OFF")
+        plain.execute("PRAGMA journal_mode=DELETE")
+        plain.execute("VACUUM")
+    plain.close()
+    fsync_file(db_path)
 
 
 def write_version(
