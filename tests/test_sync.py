@@ -16,6 +16,7 @@ import pytest
 from aspire_desktop.core.catalogue.reader import CatalogueReader
 from aspire_desktop.core.settings import FEED_URL, STALE_AFTER_DAYS
 from aspire_desktop.core.store import layout
+from aspire_desktop.core.store.content import STAGE_PREFIX as STAGE
 from aspire_desktop.core.sync import SyncProgress, sync_now, sync_status
 from aspire_desktop.core.sync.download import POOL
 from aspire_desktop.core.sync.errors import SyncCancelledError
@@ -87,10 +88,9 @@ def test_first_sync_from_nginx(env: SyncEnv, nginx: Nginx) -> None:
     assert not list((env.paths.content_dir / POOL).iterdir())
 
 
-def test_each_download_is_on_disk_before_it_counts_as_complete(
+def test_every_download_is_on_disk_before_the_new_version_is_put_in_place(
     env: SyncEnv, nginx: Nginx, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A file gets its complete name (and goes into the new version) only once fsynced."""
     events: list[tuple[str, str]] = []
     fsync, replace = os.fsync, os.replace
 
@@ -106,10 +106,14 @@ def test_each_download_is_on_disk_before_it_counts_as_complete(
     monkeypatch.setattr(os, "replace", replaced)
     env.feed(2, _docs(6), _www(env))
     assert env.sync(nginx.url + "feed/").files_downloaded == 6
-    parts = [path for kind, path in events if kind == "replace" and path.endswith(".part")]
-    assert len(parts) == 6
-    for part in parts:
-        assert events.index(("fsync", part)) < events.index(("replace", part))
+    staged = [n for n, (kind, path) in enumerate(events) if kind == "replace" and STAGE in path]
+    assert len(staged) == 1
+    downloads = env.store.content_dir / POOL
+    done = [path for kind, path in events if kind == "replace" and path.endswith(".part")]
+    assert len(done) == 6
+    for part in done:
+        complete = os.path.realpath(downloads / Path(part).name.removesuffix(".part"))
+        assert events.index(("fsync", complete)) < staged[0]
     env.assert_intact(2)
 
 

@@ -7,8 +7,9 @@ after its size and sha256 matched. A part is only ever used as the start of the 
 file (Range + If-Range), and never without its sidecar; the checksum of the whole is
 always checked, so a leftover part is never trusted. The sidecar is written when a
 download stops before its end, and at once for large files (so that a crash keeps them
-too): a small file that arrives in one go needs none. Each complete file is fsynced
-before it is renamed, so a complete file is always on disk for good.
+too): a small file that arrives in one go needs none. A complete file is not trusted
+either: it is checked again before another sync uses it. All the files a set of
+downloads completes are on disk for good (fsynced) when ``fetch_all`` returns.
 
 Sources are tried in order (the feed, then its mirrors): a file that fails on one
 (after retries with backoff for passing problems) is fetched from the next.
@@ -32,9 +33,12 @@ kept small and everything else runs beside it:
   they are behind. A file whose checksum does not match is queued again (from its
   first byte, or from the next source). The lanes make as few system calls per file as
   they can: each one gives the interpreter lock away and waits to have it back.
-  A lane fsyncs each file before its rename: the lanes wait for the disk now and then,
-  while the pieces waiting for them let the fetchers go on (fsync threads of their own,
-  tried instead, cost 0.1 s more of CPU for the benchmark's 200 files, for no gain).
+- *Making them durable.* As a lane finishes a file it asks the system to start writing
+  it to disk (``POSIX_FADV_DONTNEED`` starts the write-back on Linux, as PostgreSQL's
+  ``pg_flush_data`` uses it), without waiting; at the end every file is fsynced, many
+  at once, so the disk is mostly done and the file system commits them together. An
+  fsync as each file completes made each wait for its own commit: for the benchmark's
+  200 files that took 0.1 s longer (0.45 against 0.35 s, in the same run).
 """
 
 from __future__ import annotations
@@ -82,6 +86,10 @@ _HASH_CHUNK = 1 << 20
 _SIDECAR_AT_ONCE = 8 << 20
 _O_BINARY: int = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_BINARY
+#: Starts writing a file's pages to disk (Linux); None where there is no such call.
+_FADVISE: Callable[[int, int, int, int], None] | None = getattr(os, "posix_fadvise", None)
+#: Files fsynced at once at the end.
+_FSYNCS = 16
 
 
 @dataclass(frozen=True)
@@ -326,13 +334,14 @@ class _Output:
             while view:
                 view = view[os.write(self._fd, view) :]
 
-    def close(self, *, durable: bool = False) -> None:
-        """Close the part; ``durable``: fsynced first."""
+    def close(self, *, write_back: bool = False) -> None:
+        """Close the part; ``write_back``: start writing it to disk first (not waited for;
+        where the system has no way to ask, the fsync at the end does it all)."""
         if self._fd >= 0:
             fd, self._fd = self._fd, -1
             try:
-                if durable:
-                    os.fsync(fd)
+                if write_back and _FADVISE is not None:
+                    _FADVISE(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             finally:
                 os.close(fd)
 
@@ -457,6 +466,8 @@ class Downloader:
         self._fetchers: list[Future[None]] = []
         self._retrying = retry_policy(options, self._sleep)
         self._writer = _Writer(max(1, options.pieces_in_flight), self._fail)
+        #: The files completed (in the pool), to fsync at the end.
+        self._complete: list[Path] = []
 
     # The whole set ------------------------------------------------------------------
     def fetch_all(self, files: Sequence[FeedFile], on_done: Callable[[FeedFile], None]) -> None:
@@ -481,6 +492,9 @@ class Downloader:
         if self._failures:
             real = [e for e in self._failures if not isinstance(e, _Aborted)]
             raise real[0] if real else SyncCancelledError()
+        with ThreadPoolExecutor(_FSYNCS, thread_name_prefix="sync-fsync") as fsyncs:
+            for _ in fsyncs.map(fsync_file, self._complete):
+                pass
 
     def _fetch_queued(self) -> None:
         """Fetch what is queued: one fetcher, joined by more as ``_paced`` sees fit."""
@@ -530,16 +544,11 @@ class Downloader:
             self._failures.append(exc)
         self._abort.set()
 
-    def _found(self, f: FeedFile) -> None:
-        """In a writer lane: ``f`` was complete in the pool already (from a sync that
-        stopped), and is checked."""
-        fsync_file(self.pool.complete(f))  # (durable already, unless from an older app)
-        self._done(f, "file-found")
-
     def _done(self, f: FeedFile, step: str) -> None:
         """In a writer lane: ``f`` is complete in the pool."""
         self.progress.file_done(step)
         with self._done_lock:
+            self._complete.append(self.pool.complete(f))
             self._on_done(f)
 
     # One file -------------------------------------------------------------------------
@@ -552,7 +561,7 @@ class Downloader:
             if complete.exists():
                 if verify_file(complete, f):
                     self.progress.have(f.sha256, f.size)
-                    self._writer.call(lambda: self._found(f))
+                    self._writer.call(lambda: self._done(f, "file-found"))
                     return
                 complete.unlink()
         source = self.sources[job.source]
@@ -728,7 +737,7 @@ class Downloader:
         next source."""
         job, f = out.job, out.job.file
         whole = out.digest.hexdigest() == f.sha256
-        out.close(durable=whole)
+        out.close(write_back=whole)
         if whole:
             os.replace(out.part, self.pool.complete(f))
             if out.offset or out.has_sidecar:

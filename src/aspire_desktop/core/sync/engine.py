@@ -646,10 +646,12 @@ class _Run:
         from aspire_desktop.core.store.build import write_checksums
 
         files = stage / layout.FILES
+        with os.scandir(files) as entries:
+            sizes = {e.name: e.stat().st_size for e in entries if e.is_file()}
         problems = [
             f"{f.local_name} is missing or has the wrong size"
             for f in manifest.files
-            if not (path := files / f.local_name).is_file() or path.stat().st_size != f.size
+            if sizes.get(f.local_name) != f.size
         ]
         if problems:
             raise _not_whole(problems)
