@@ -342,7 +342,8 @@ def test_a_distant_server_gets_several_files_at_once(
     result = env.sync(server.url, progress=events.append)
     assert result.version == 2 and result.files_downloaded == 16
     env.assert_intact(2)
-    assert 1 < server.most_in_flight <= env.options.download.workers
+    options = env.options.download
+    assert options.first_workers < server.most_in_flight <= options.workers
     downloading = [p for p in events if p.phase == "downloading"]
     assert all(p.bytes_done <= p.bytes_total for p in downloading)
     assert [p.files_done for p in downloading] == sorted(p.files_done for p in downloading)
@@ -363,21 +364,21 @@ def test_a_file_that_fails_stops_the_others(env: SyncEnv, servers: list[FaultSer
     assert len(asked) < 16  # the files after it were never asked for
 
 
-@pytest.mark.parametrize(("piece", "in_flight"), [(1000, 1), (64 * KB + 1, 16)])
+@pytest.mark.parametrize(("piece", "fetchers"), [(1000, 1), (64 * KB + 1, 2)])
 def test_pieces_of_any_size_and_resumed_parts(
     env: SyncEnv,
     servers: list[FaultServer],
     monkeypatch: pytest.MonkeyPatch,
     piece: int,
-    in_flight: int,
+    fetchers: int,
 ) -> None:
-    """Small or large pieces from the connection, one or many waiting for the writer
-    lanes; each file broken off half way, then resumed (its part hashed again from the
-    disk) and checked whole."""
+    """Small or large pieces from the connection, one file at a time or several; each
+    file broken off half way, then resumed (its part hashed again from the disk) and
+    checked whole."""
     monkeypatch.setattr(transport, "HTTP_CHUNK", piece)
     feed = env.feed(2, [Doc("a", 200 * KB), Doc("b", 3 * KB)])
     server = _serve(servers, feed, **{"*": "truncate>ok"})
-    download_options = replace(env.options.download, pieces_in_flight=in_flight)
+    download_options = replace(env.options.download, first_workers=fetchers)
     options = replace(env.options, download=download_options)
     result = env.sync(server.url, options=options)
     assert result.version == 2

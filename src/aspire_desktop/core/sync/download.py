@@ -14,43 +14,33 @@ downloads completes are on disk for good (fsynced) when ``fetch_all`` returns.
 Sources are tried in order (the feed, then its mirrors): a file that fails on one
 (after retries with backoff for passing problems) is fetched from the next.
 
-How the work is shared. On a fast link the interpreter is the limit (the HTTP client
-is Python; hashing and writing are not), so the part that runs one thread at a time is
-kept small and everything else runs beside it:
+How the work is shared. *Fetchers* (threads, one connection each) each take a file,
+ask for it, and hash and write each piece as it arrives (what the connection has, up to
+1 MB), then finish it: checksum compared, part renamed, ``on_done`` called. Hashing,
+writing and receiving release the interpreter lock, so two fetchers keep two cores
+busy; two start (``DownloadOptions.first_workers``), and another joins (up to
+``DownloadOptions.workers``) whenever a fetcher spends most of its time waiting for the
+network rather than working, as it does on a distant or slow server: more files in
+flight then hide the waiting. A file whose checksum does not match is queued again (from
+its first byte, or from the next source). (One fetcher handing its pieces to two
+threads that hashed and wrote was tried: every piece then passed between threads, and
+the benchmark's 200 files took 10 % longer, 0.41 against 0.37 s in the same run.)
 
-- *Fetchers* (threads, one connection each) ask for files and hand each piece that
-  arrives, as it is, to a writer lane; that is all they do with the bytes. One starts;
-  another joins (up to ``DownloadOptions.workers``) whenever a fetcher spends most of
-  its time waiting for the network rather than working, as it does on a distant or slow
-  server: more files in flight then hide the waiting. On a fast link the fetchers would
-  only take turns with the interpreter, which costs more than it gives.
-- Two *writer lanes* (threads; files take turns) hash each file's pieces in order and
-  write them to its part (both release the interpreter lock, so this runs on the other
-  core), and finish the file: checksum compared, part renamed, ``on_done`` called.
-  Hashing and writing take longer than receiving: with one lane the fetchers would wait
-  for it; with two, one file is finished while the next comes in. At most
-  ``DownloadOptions.pieces_in_flight`` pieces wait for the lanes; a fetcher waits while
-  they are behind. A file whose checksum does not match is queued again (from its
-  first byte, or from the next source). The lanes make as few system calls per file as
-  they can: each one gives the interpreter lock away and waits to have it back.
-- *Making them durable.* As a lane finishes a file it asks the system to start writing
-  it to disk (``POSIX_FADV_DONTNEED`` starts the write-back on Linux, as PostgreSQL's
-  ``pg_flush_data`` uses it), without waiting; at the end every file is fsynced, many
-  at once, so the disk is mostly done and the file system commits them together. An
-  fsync as each file completes made each wait for its own commit: for the benchmark's
-  200 files that took 0.1 s longer (0.45 against 0.35 s, in the same run).
+*Making them durable.* As a fetcher finishes a file it asks the system to start writing
+it to disk (``POSIX_FADV_DONTNEED`` starts the write-back on Linux, as PostgreSQL's
+``pg_flush_data`` uses it), without waiting; at the end every file is fsynced, many at
+once, so the disk is mostly done and the file system commits them together. An fsync as
+each file completes made each wait for its own commit: for the benchmark's 200 files
+that took 0.1 s longer (0.45 against 0.35 s, in the same run).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import itertools
 import json
 import logging
 import math
 import os
-import queue
 import threading
 import time
 from collections import deque
@@ -96,6 +86,8 @@ _FSYNCS = 16
 class DownloadOptions:
     #: Files fetched at once at most (one connection each).
     workers: int = 4
+    #: Files fetched at once from the start (more join on a slow link).
+    first_workers: int = 2
     #: Tries per file and source for passing problems (timeouts, 5xx, broken connections).
     attempts: int = 4
     backoff: float = 0.5
@@ -103,9 +95,6 @@ class DownloadOptions:
     #: Each file may take this long plus its size at ``min_rate`` bytes a second.
     file_grace: float = 60.0
     min_rate: float = 4096.0
-    #: Pieces of files (each as the connection gave it, up to 1 MB) received and not
-    #: yet written, at most.
-    pieces_in_flight: int = 16
 
 
 class Deadline:
@@ -255,7 +244,7 @@ class _Job:
 
 class _Pace:
     """How a fetcher spends its time: mostly waiting (for the network) means that
-    another fetcher would help. Waiting for the writer lanes does not count."""
+    another fetcher would help."""
 
     #: Shortest stretch of time judged.
     WINDOW = 0.1
@@ -266,16 +255,12 @@ class _Pace:
     def _restart(self) -> None:
         self._wall = time.perf_counter()
         self._cpu = time.thread_time()
-        self._held = 0.0
-
-    def held(self, seconds: float) -> None:
-        self._held += seconds
 
     def waiting(self) -> bool:
         """True when, over the stretch that ends now, this thread has worked less than a
         quarter of the time (a fetcher whose link is fast works most of it, even when
         it takes turns with other threads)."""
-        wall = time.perf_counter() - self._wall - self._held
+        wall = time.perf_counter() - self._wall
         if wall < self.WINDOW:
             return False
         busy = time.thread_time() - self._cpu
@@ -284,8 +269,7 @@ class _Pace:
 
 
 class _Output:
-    """One try's bytes on their way into a part file: the file and the digest are only
-    touched by its writer lane."""
+    """One try's bytes on their way into a part file (used by one fetcher)."""
 
     def __init__(
         self,
@@ -305,9 +289,6 @@ class _Output:
         self.has_sidecar = False
         self._fd = -1
         self.digest = hashlib.sha256()
-        self.broken = False
-        #: The writer lane everything for this output runs in.
-        self.lane = 0
 
     def open(self) -> None:
         if self._sidecar_at_once:
@@ -346,98 +327,6 @@ class _Output:
                 os.close(fd)
 
 
-_Task = Callable[[], None]
-
-
-class _Writer:
-    """Writer lanes: threads that hash and write pieces, and run what follows a file's
-    last piece. Everything given for one output runs in its lane, in the order given;
-    outputs take the lanes in turn. A task that fails marks its output broken (its later
-    tasks are skipped) and is reported to ``failed``."""
-
-    def __init__(
-        self, pieces: int, failed: Callable[[BaseException], None], lanes: int = 2
-    ) -> None:
-        self._slots = threading.Semaphore(pieces)
-        self._failed = failed
-        self._queues: list[queue.SimpleQueue[tuple[_Output | None, _Task, bool] | None]] = [
-            queue.SimpleQueue() for _ in range(lanes)
-        ]
-        self._threads = [
-            threading.Thread(target=self._run, args=(q,), name=f"sync-write-{n}", daemon=True)
-            for n, q in enumerate(self._queues)
-        ]
-        self._turn = itertools.count()
-        for thread in self._threads:
-            thread.start()
-
-    def _run(self, tasks: queue.SimpleQueue[tuple[_Output | None, _Task, bool] | None]) -> None:
-        while (item := tasks.get()) is not None:
-            out, task, slot = item
-            try:
-                if out is None or not out.broken:
-                    task()
-            except BaseException as exc:
-                if out is not None:
-                    out.broken = True
-                    with contextlib.suppress(OSError):  # the lane must go on, whatever
-                        out.close()
-                self._failed(exc)
-            finally:
-                if slot:
-                    self._slots.release()
-
-    def _lane(self) -> int:
-        return next(self._turn) % len(self._queues)
-
-    def _submit(self, out: _Output | None, task: _Task, slot: bool = False) -> None:
-        lane = self._lane() if out is None else out.lane
-        self._queues[lane].put((out, task, slot))
-
-    def slot(self, check: Callable[[], None]) -> None:
-        """Wait until fewer than the most pieces wait for the lanes; ``check`` runs (and
-        may raise) while waiting."""
-        while not self._slots.acquire(timeout=0.05):
-            check()
-
-    def call(self, task: _Task) -> None:
-        """Run ``task`` in a lane."""
-        self._submit(None, task)
-
-    def open(self, out: _Output) -> None:
-        """Give ``out`` its lane, and open it there."""
-        out.lane = self._lane()
-        self._submit(out, out.open)
-
-    def write(self, out: _Output, piece: bytes) -> None:
-        """Hash and write ``piece`` (after taking a ``slot``, which this gives back)."""
-        self._submit(out, lambda: out.write(piece), slot=True)
-
-    def then(self, out: _Output, task: Callable[[_Output], None]) -> None:
-        """Run ``task(out)`` after everything given for ``out`` so far."""
-        self._submit(out, lambda: task(out))
-
-    def settle(self, out: _Output) -> None:
-        """Wait until everything given for ``out`` is done."""
-        done = threading.Event()
-        self._queues[out.lane].put((None, done.set, False))
-        done.wait()
-
-    def drain(self) -> None:
-        """Wait until everything given so far is done."""
-        marks = [threading.Event() for _ in self._queues]
-        for tasks, done in zip(self._queues, marks, strict=True):
-            tasks.put((None, done.set, False))
-        for done in marks:
-            done.wait()
-
-    def close(self) -> None:
-        for tasks in self._queues:
-            tasks.put(None)
-        for thread in self._threads:
-            thread.join()
-
-
 class Downloader:
     """Fetches files into the pool (see the module's description); used once."""
 
@@ -465,30 +354,25 @@ class Downloader:
         self._crew: ThreadPoolExecutor | None = None
         self._fetchers: list[Future[None]] = []
         self._retrying = retry_policy(options, self._sleep)
-        self._writer = _Writer(max(1, options.pieces_in_flight), self._fail)
         #: The files completed (in the pool), to fsync at the end.
         self._complete: list[Path] = []
 
     # The whole set ------------------------------------------------------------------
     def fetch_all(self, files: Sequence[FeedFile], on_done: Callable[[FeedFile], None]) -> None:
         """Download every file into the pool, complete and verified; ``on_done`` runs (in
-        a writer lane, one file at a time) as each one is. The first failure stops
+        a fetcher thread, one file at a time) as each one is. The first failure stops
         the others and is raised. Returns when every file is also on disk for good."""
-        try:  # the writer lanes end with this, however it ends
-            self.pool.folder.mkdir(parents=True, exist_ok=True)
-            if not files:
-                return
-            self._on_done = on_done
-            present = {entry.name for entry in os.scandir(self.pool.folder)}
-            for f in files:
-                names = {f.local_name, f.local_name + PART, f.local_name + SIDECAR}
-                self._queue.append(_Job(f, fresh=not names & present))
-            # Finishing a file may queue it again (to restart it, or for the next source).
-            while self._queue and not self._abort.is_set():
-                self._fetch_queued()
-                self._writer.drain()
-        finally:
-            self._writer.close()
+        self.pool.folder.mkdir(parents=True, exist_ok=True)
+        if not files:
+            return
+        self._on_done = on_done
+        present = {entry.name for entry in os.scandir(self.pool.folder)}
+        for f in files:
+            names = {f.local_name, f.local_name + PART, f.local_name + SIDECAR}
+            self._queue.append(_Job(f, fresh=not names & present))
+        # Finishing a file may queue it again (to restart it, or for the next source).
+        while self._queue and not self._abort.is_set():
+            self._fetch_queued()
         if self._failures:
             real = [e for e in self._failures if not isinstance(e, _Aborted)]
             raise real[0] if real else SyncCancelledError()
@@ -497,12 +381,14 @@ class Downloader:
                 pass
 
     def _fetch_queued(self) -> None:
-        """Fetch what is queued: one fetcher, joined by more as ``_paced`` sees fit."""
+        """Fetch what is queued: the first fetchers, joined by more as ``_paced`` sees
+        fit."""
         workers = max(1, self.options.workers)
+        first = max(1, min(workers, self.options.first_workers, len(self._queue)))
         with ThreadPoolExecutor(workers, thread_name_prefix="sync-fetch") as crew:
             with self._lock:
                 self._crew = crew
-                self._fetchers = [crew.submit(self._fetcher)]
+                self._fetchers = [crew.submit(self._fetcher) for _ in range(first)]
             try:
                 while running := self._running():
                     wait(running)
@@ -545,7 +431,7 @@ class Downloader:
         self._abort.set()
 
     def _done(self, f: FeedFile, step: str) -> None:
-        """In a writer lane: ``f`` is complete in the pool."""
+        """In a fetcher: ``f`` is complete in the pool."""
         self.progress.file_done(step)
         with self._done_lock:
             self._complete.append(self.pool.complete(f))
@@ -553,26 +439,29 @@ class Downloader:
 
     # One file -------------------------------------------------------------------------
     def _fetch(self, job: _Job, pace: _Pace) -> None:
-        """Fetch ``job`` from its source, up to handing its last bytes to the writer.
-        Failures the next source may not have move the job on to it."""
+        """Fetch ``job`` from its source and finish it. Failures the next source may not
+        have move the job on to it."""
         f = job.file
         if not job.fresh:
             complete = self.pool.complete(f)
             if complete.exists():
                 if verify_file(complete, f):
                     self.progress.have(f.sha256, f.size)
-                    self._writer.call(lambda: self._done(f, "file-found"))
+                    self._done(f, "file-found")
                     return
                 complete.unlink()
         source = self.sources[job.source]
         try:
-            self._retrying(self._try, job, source, pace)
+            out = self._retrying(self._try, job, source, pace)
         except _Restart:
             self._restart(job)
+            return
         except (SyncError, FileMismatchError) as exc:
             if isinstance(exc, SyncCancelledError):
                 raise
             self._next_source(job, exc)
+            return
+        self._finished(out)
 
     def _restart(self, job: _Job) -> None:
         """Start ``job`` again from its first byte (once per source)."""
@@ -619,10 +508,10 @@ class Downloader:
         if deadline is not None:
             deadline.check()
 
-    def _try(self, job: _Job, source: Transport, pace: _Pace) -> None:
-        """One try: resume the part if there is one. A server that will not fit it on
-        (416, a wrong Content-Range) raises ``_Restart``, unless the part is already
-        whole, which is then checked as it is."""
+    def _try(self, job: _Job, source: Transport, pace: _Pace) -> _Output:
+        """One try: resume the part if there is one; the part, all in it, to finish. A
+        server that will not fit it on (416, a wrong Content-Range) raises ``_Restart``,
+        unless the part is already whole, which is then checked as it is."""
         f = job.file
         part = self.pool.part(f)
         sidecar = None if job.fresh else self.pool.read_sidecar(f)
@@ -644,14 +533,14 @@ class Downloader:
         )
         self._check_running(deadline)
         try:
-            self._receive(job, source, offset, validators, deadline, pace)
+            return self._receive(job, source, offset, validators, deadline, pace)
         except RangeProblem as exc:
             log.info("%s: %s; verifying or restarting", f.path, exc)
             if offset != f.size:
                 raise _Restart() from None
             out = _Output(job, part, offset)  # whole already? the checksum says
-            self._writer.open(out)
-            self._writer.then(out, self._finished)
+            out.open()
+            return out
 
     def _receive(
         self,
@@ -661,9 +550,9 @@ class Downloader:
         validators: Validators | None,
         deadline: Deadline,
         pace: _Pace,
-    ) -> None:
-        """Fetch the rest of the file into its part, up to handing the last bytes to the
-        writer (which then finishes it). On any failure, what came is on disk first."""
+    ) -> _Output:
+        """Fetch the rest of the file into its part (left open, to finish). On any
+        failure, what came is on disk, with its sidecar, and the part closed."""
         f = job.file
         with source.open(f.path, offset, validators) as body:
             resumed = offset > 0  # its sidecar is on disk: kept up to date
@@ -683,14 +572,14 @@ class Downloader:
                 sidecar,
                 sidecar_at_once=resumed or f.size - offset > _SIDECAR_AT_ONCE,
             )
-            self._writer.open(out)
             try:
+                out.open()
                 received = self._copy(body.chunks, out, deadline, pace)
             except BaseException:
                 self._keep(out)
                 raise
             if received > f.size:
-                self._writer.settle(out)
+                out.close()
                 raise self._too_large(f)
             if received < f.size:
                 self._keep(out)
@@ -698,18 +587,23 @@ class Downloader:
                     f"The download of {f.path} stopped after {received} of {f.size} bytes.",
                     "Sync again: it carries on from where it stopped.",
                 )
-        self._writer.then(out, self._finished)
+        return out
 
     def _keep(self, out: _Output) -> None:
-        """The try stopped early: what came, and its sidecar, are on disk on return."""
-        self._writer.then(out, _Output.keep)
-        self._writer.settle(out)
+        """The try stopped early: keep what came, with its sidecar (if it can be written:
+        without it the part is not used), and close the part."""
+        try:
+            out.keep()
+        except OSError as exc:
+            log.warning("%s: the part cannot be kept to resume (%s)", out.job.file.path, exc)
+        finally:
+            out.close()
 
     def _copy(self, chunks: Iterator[bytes], out: _Output, deadline: Deadline, pace: _Pace) -> int:
-        """Hand ``chunks`` to the writer; returns the part's size at the end, or as soon as
-        it would be larger than the file. (This loop runs for every piece the connection
-        gives, one thread at a time: it is kept plain.)"""
-        f, writer, progress = out.job.file, self._writer, self.progress
+        """Hash and write ``chunks`` into the part; returns its size at the end, or as soon
+        as it would be larger than the file. (This loop runs for every piece the
+        connection gives: it is kept plain.)"""
+        f, progress = out.job.file, self.progress
         cancel, abort, end = self.cancel, self._abort, min(deadline.end, self.deadline.end)
         received = out.offset
 
@@ -723,18 +617,14 @@ class Downloader:
             received += size
             if received > f.size:
                 return received
+            out.write(chunk)
             progress.received(f.sha256, size)
-            asked = time.perf_counter()
-            writer.slot(check)
-            pace.held(time.perf_counter() - asked)
-            writer.write(out, chunk)
             self._paced(pace)
         return received
 
     def _finished(self, out: _Output) -> None:
-        """In the output's writer lane, after a try's last bytes: keep the file if its checksum
-        matches; else start it again (a resumed part may be the culprit) or go on to the
-        next source."""
+        """After a try's last bytes: keep the file if its checksum matches; else start it
+        again (a resumed part may be the culprit) or go on to the next source."""
         job, f = out.job, out.job.file
         whole = out.digest.hexdigest() == f.sha256
         out.close(write_back=whole)
