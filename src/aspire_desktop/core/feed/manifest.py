@@ -41,6 +41,8 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*")
 _APP_VERSION = re.compile(r"\d+(\.\d+){0,3}")
+#: What a file's display name may not hold: folders or control characters.
+_NOT_IN_NAME = re.compile(r"[/\\\x00-\x1f]")
 _RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{n}" for p in ("com", "lpt") for n in range(10)}
 
 
@@ -330,7 +332,7 @@ def _parse_category(entry: object, i: int) -> SourceCategory:
 
 def _display_name(obj: _Obj) -> str:
     name = obj.text("name")
-    if "/" in name or "\\" in name or any(ord(c) < 32 for c in name) or name in (".", ".."):
+    if _NOT_IN_NAME.search(name) or name in (".", ".."):
         raise obj._fail("name", "a file name without folders or control characters")
     return name
 
