@@ -1,6 +1,6 @@
 """Sync benchmark: throughput against curl, the no-change sync, resume, and kill -9.
 
-    .venv/bin/python benchmarks/bench_sync.py [--runs 3] [--kill-points 220]
+    .venv/bin/python benchmarks/bench_sync.py [--runs 7] [--kill-points 220]
 
 Everything is made in a temporary folder and served by nginx on 127.0.0.1: a feed of 200
 test PDFs of 1 MB each (random bytes attached, so nothing compresses), built and signed
@@ -113,18 +113,29 @@ def sync_once(bench: Bench, nginx: Nginx) -> tuple[float, float]:
 
 
 def throughput(bench: Bench, nginx: Nginx, paths: list[str], runs: int) -> dict[str, float]:
+    """Interleaved runs of each. Each run's files are deleted as soon as it is measured,
+    so that no run starts while the system still has another run's writes pending."""
+
+    def curl_run(name: str) -> tuple[float, float]:
+        measured = curl_once(nginx, paths, bench.tmp / name)
+        shutil.rmtree(bench.tmp / name)
+        return measured
+
+    def sync_run() -> tuple[float, float]:
+        measured = sync_once(bench, nginx)
+        shutil.rmtree(bench.tmp / "homes" / str(bench.homes))
+        return measured
+
     curl_runs, sync_runs = [], []
-    sync_once(bench, nginx)  # warm-up: imports, page cache of the served files
-    curl_once(nginx, paths, bench.tmp / "curl-warm")
+    sync_run()  # warm-up: imports, page cache of the served files
+    curl_run("curl-warm")
     for n in range(runs):
-        curl_runs.append(curl_once(nginx, paths, bench.tmp / f"curl-{n}"))
-        sync_runs.append(sync_once(bench, nginx))
+        curl_runs.append(curl_run(f"curl-{n}"))
+        sync_runs.append(sync_run())
         say(
             f"run {n + 1}: curl {curl_runs[-1][0]:.2f} s ({curl_runs[-1][1]:.2f} s CPU), "
             f"sync {sync_runs[-1][0]:.2f} s ({sync_runs[-1][1]:.2f} s CPU)"
         )
-        shutil.rmtree(bench.tmp / f"curl-{n}")
-        shutil.rmtree(bench.tmp / "homes" / str(bench.homes))
     curl = statistics.median(r[0] for r in curl_runs)
     sync = statistics.median(r[0] for r in sync_runs)
     total = FILES * MB
@@ -245,7 +256,7 @@ def missed(report: dict[str, object]) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="throughput runs (median)")
+    parser.add_argument("--runs", type=int, default=7, help="throughput runs (median)")
     parser.add_argument("--kill-points", type=int, default=220)
     args = parser.parse_args()
     if shutil.which("curl") is None:
