@@ -484,15 +484,20 @@ def test_offline(env: SyncEnv) -> None:
     env.assert_intact(1)
 
 
-def test_dns_failure(env: SyncEnv, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_names(*args: object, **kwargs: object) -> object:
+@pytest.mark.parametrize("host", ["feeds.aspire-hub.invalid", "flux-bücher.invalid"])
+def test_dns_failure(env: SyncEnv, monkeypatch: pytest.MonkeyPatch, host: str) -> None:
+    asked: list[object] = []
+
+    def no_names(name: object, *args: object, **kwargs: object) -> object:
+        asked.append(name)
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", no_names)  # no query ever leaves
     for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(sync_errors.DnsError, match="could not be found"):
-        env.sync("https://feeds.aspire-hub.invalid/feed/")
+        env.sync(f"https://{host}/feed/")
+    assert asked and all(str(name).isascii() for name in asked)  # (an international name in IDNA)
 
 
 def test_plain_http_only_to_this_computer(env: SyncEnv) -> None:
@@ -536,6 +541,38 @@ def test_untrusted_certificate(env: SyncEnv, servers: list[FaultServer]) -> None
 
 
 # --- the computer ----------------------------------------------------------------------------
+
+
+def test_write_back_advice_that_fails_changes_nothing(
+    env: SyncEnv, servers: list[FaultServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting a file's write early is only advice: if the system refuses it, the sync
+    goes on (the fsync at the end is what makes the files durable)."""
+
+    def refuse(*args: object) -> None:
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(download, "_FADVISE", refuse)
+    feed = env.feed(2, [Doc("a", 40 * KB), Doc("b", 40 * KB)])
+    assert env.sync(_serve(servers, feed).url).version == 2
+    env.assert_intact(2)
+
+
+def test_a_part_that_cannot_be_read_again_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    part = tmp_path / "x.part"
+    part.write_bytes(b"12345")
+
+    def unreadable(path: Path, length: int) -> object:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(download, "_hash_prefix", unreadable)
+    job = download._Job(download.FeedFile("files/x.pdf", 10, "0" * 64, "application/pdf"))
+    out = download._Output(job, part, 5)
+    with pytest.raises(OSError, match="Input/output"):
+        out.open()
+    assert out._fd == -1
 
 
 @pytest.fixture

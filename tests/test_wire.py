@@ -91,14 +91,12 @@ def test_request_and_length_framed_bodies_on_one_connection(serve: Serve) -> Non
 
 def test_chunked_body_with_extensions_and_trailers(serve: Serve) -> None:
     server = serve(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 99\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         b"5;name=value\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: yes\r\n\r\n",
         _ok(b"next"),
     )
     pool = _connections()
-    answer = _get(pool, server)
-    assert "content-length" not in answer.headers  # the transfer coding decides
-    assert _body(answer, most=3) == b"hello, world"
+    assert _body(_get(pool, server), most=3) == b"hello, world"
     assert _body(_get(pool, server)) == b"next"
     assert server.connections == 1
 
@@ -263,3 +261,57 @@ def test_cleared_pool_keeps_nothing(serve: Serve) -> None:
     assert _body(answer) == b"a"  # given back after the clear: closed, not kept
     assert _body(_get(pool, server)) == b"b"
     assert server.connections == 2
+
+
+def test_bytes_after_an_answer_are_never_taken_for_the_next_one(serve: Serve) -> None:
+    server = serve(
+        _ok(b"abc") + _ok(b"SMUGGLED"),  # two answers to one request
+        b"HTTP/1.1 304 Not Modified\r\n\r\nhello",  # and a body where none can be
+        _ok(b"real"),
+    )
+    pool = _connections()
+    assert _body(_get(pool, server)) == b"abc"
+    not_modified = _get(pool, server)
+    assert not_modified.status == 304
+    assert _body(not_modified) == b""
+    assert _body(_get(pool, server)) == b"real"
+    assert server.connections == 3  # neither connection was used again
+
+
+def test_a_connection_with_a_doubly_framed_answer_is_not_used_again(serve: Serve) -> None:
+    server = serve(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3\r\nabc\r\n0\r\n\r\n",
+        _ok(b"next"),
+    )
+    pool = _connections()
+    answer = _get(pool, server)
+    assert "content-length" not in answer.headers  # the transfer coding decides
+    assert _body(answer) == b"abc"
+    assert _body(_get(pool, server)) == b"next"
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n", "switched protocols"),
+        (b"HTTP/1.1 102 Processing\r\n\r\n" * 11 + _ok(b"late"), "interim answers"),
+        (b"HTTP/1.1 099 Odd\r\n\r\n", "not HTTP"),
+    ],
+)
+def test_upgrades_endless_interim_answers_and_odd_statuses_are_refused(
+    serve: Serve, reply: bytes, error: str
+) -> None:
+    with pytest.raises(ProtocolError, match=error):
+        _get(_connections(), serve(reply + CLOSE))
+
+
+def test_bare_carriage_returns_in_a_header_become_spaces(serve: Serve) -> None:
+    server = serve(_ok(b"x", 'ETag: "a\rb\x00c"'), _ok(b"y"))
+    pool = _connections()
+    answer = _get(pool, server)
+    assert answer.headers["etag"] == '"a b c"'
+    _body(answer)
+    # The value can be sent back (as it is after a sync) without breaking the request.
+    assert _body(_get(pool, server, headers={"If-None-Match": answer.headers["etag"]})) == b"y"

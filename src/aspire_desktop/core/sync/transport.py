@@ -27,6 +27,7 @@ import os
 import re
 import socket
 import ssl
+import threading
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
@@ -38,6 +39,7 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from urllib3 import exceptions as u3
 from urllib3.response import BaseHTTPResponse
+from urllib3.util import parse_url
 
 from aspire_desktop import APP_NAME, __version__
 from aspire_desktop.core.sync import wire
@@ -287,6 +289,7 @@ class HttpTransport:
             connect=settings.connect_timeout, read=settings.read_timeout
         )
         self._managers: dict[str, urllib3.ProxyManager] = {}
+        self._managers_lock = threading.Lock()
         self._direct = wire.Connections(
             self._tls,
             settings.connect_timeout,
@@ -304,16 +307,17 @@ class HttpTransport:
         self._direct.clear()
 
     def _manager(self, proxy: str) -> urllib3.ProxyManager:
-        manager = self._managers.get(proxy)
-        if manager is None:
-            manager = self._managers[proxy] = urllib3.ProxyManager(
-                proxy,
-                num_pools=16,
-                maxsize=max(1, self._settings.connections),
-                ssl_context=self._tls,
-                proxy_ssl_context=self._tls,
-            )
-        return manager
+        with self._managers_lock:  # (several fetchers may ask at once)
+            manager = self._managers.get(proxy)
+            if manager is None:
+                manager = self._managers[proxy] = urllib3.ProxyManager(
+                    proxy,
+                    num_pools=16,
+                    maxsize=max(1, self._settings.connections),
+                    ssl_context=self._tls,
+                    proxy_ssl_context=self._tls,
+                )
+            return manager
 
     def _get(self, url: str, headers: dict[str, str]) -> _Answer:
         """The response to a GET of ``url``, after any redirects (each hop to an address a
@@ -350,13 +354,13 @@ class HttpTransport:
         case) it goes straight to the server on this module's lean HTTP/1.1 (``wire``);
         through a proxy, urllib3's proxy manager sends it."""
         if proxy is None:
-            parts = urlsplit(url)
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            parts = parse_url(url)  # (as urllib3 would: an international name in IDNA)
+            scheme = parts.scheme or "http"
             return self._direct.get(
-                parts.scheme,
-                parts.hostname or "",
-                parts.port or (443 if parts.scheme == "https" else 80),
-                target,
+                scheme,
+                (parts.host or "").strip("[]"),
+                parts.port or (443 if scheme == "https" else 80),
+                parts.request_uri,
                 headers,
             )
         return self._manager(proxy).urlopen(

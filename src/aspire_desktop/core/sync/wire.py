@@ -9,14 +9,19 @@ http.client (which parses the header lines with the ``email`` package) costs abo
 
 What it reads is HTTP/1.1 as RFC 9112 frames it: a body is delimited by
 ``Transfer-Encoding: chunked``, ``Content-Length`` or the end of the connection, in that
-order; 1xx answers are skipped; answers to 204 and 304 have no body. A connection goes
-back to the pool only when its answer was read to the end and the server keeps it open.
+order (an answer with both is not trusted to leave its connection usable); up to 10
+interim (1xx) answers are skipped, and a 101 (no upgrade is ever asked for) is refused;
+answers to 204 and 304 have no body. A connection goes back to the pool only when its
+answer was read to the end, the server keeps it open and nothing more came on it (bytes
+after an answer are no answer to the next request). Bare CR and NUL in a header value
+become spaces (RFC 9110 5.5), so that no value can break a later request.
 Anything malformed raises :class:`urllib3.exceptions.ProtocolError`; a body that ends
 early raises it too (a download then carries on from what came).
 """
 
 from __future__ import annotations
 
+import re
 import ssl
 import threading
 from io import BufferedReader
@@ -32,6 +37,9 @@ _MAX_HEADERS = 100
 #: Characters left as they are in a request's target.
 _SAFE = "/%?=&;:@!$'()*+,~-._"
 _HEX = frozenset(b"0123456789abcdefABCDEF")
+#: Interim (1xx) answers skipped at most before the real one.
+_MAX_INTERIM = 10
+_BARE = re.compile(r"[\r\x00]")
 
 
 class Answer:
@@ -64,7 +72,8 @@ class Answer:
         if status < 200 or status in (204, 304):
             self._done = True
         elif "transfer-encoding" in headers:
-            headers.pop("content-length", None)  # (the transfer coding decides)
+            if headers.pop("content-length", None) is not None:  # (the coding decides)
+                self._keep_alive = False
             codings = headers["transfer-encoding"].lower().split(",")
             self._chunked = codings[-1].strip() == "chunked"
             self._to_close = not self._chunked
@@ -154,7 +163,7 @@ class Answer:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if self._done and self._keep_alive:
+        if self._done and self._keep_alive and self._pool.nothing_more(conn, self._reader):
             self._pool.put(self._key, conn, self._reader)
         else:
             self._reader.close()
@@ -183,6 +192,23 @@ class Connections:
             for conn, reader in conns:
                 reader.close()
                 conn.close()
+
+    def nothing_more(self, conn: HTTPConnection, reader: BufferedReader) -> bool:
+        """Nothing has come on the connection after its answer (looked at without
+        waiting)."""
+        sock = conn.sock
+        if sock is None:
+            return False
+        sock.settimeout(0)
+        try:
+            extra = reader.peek(1)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            extra = b""
+        except OSError:
+            return False
+        finally:
+            sock.settimeout(self._read_timeout)
+        return not extra
 
     def put(self, key: tuple[str, str, int], conn: HTTPConnection, reader: BufferedReader) -> None:
         with self._lock:
@@ -256,11 +282,15 @@ class Connections:
             sock = conn.sock
             assert sock is not None
             sock.sendall(request)
-            while True:
+            for _ in range(_MAX_INTERIM + 1):
                 version, status = _status_line(reader.readline(_MAX_LINE + 1))
                 headers = _header_lines(reader)
-                if status >= 200 or status == 101:
+                if status == 101:
+                    raise ProtocolError("The server switched protocols, which was not asked.")
+                if status >= 200:
                     break
+            else:
+                raise ProtocolError("The server sent interim answers and no answer.")
         except BaseException:
             reader.close()
             conn.close()
@@ -283,6 +313,7 @@ def _status_line(line: bytes) -> tuple[str, int]:
         or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0")
         or len(parts[1]) != 3
         or not parts[1].isdigit()
+        or parts[1] < b"100"
         or not line.endswith(b"\n")
     ):
         raise ProtocolError(f"The server's answer is not HTTP: {line[:40]!r}")
@@ -304,12 +335,12 @@ def _header_lines(reader: BufferedReader) -> dict[str, str]:
         if text[0] in " \t":  # an old-style continuation line
             if not name:
                 raise ProtocolError("The server's answer starts with a continuation line.")
-            headers[name] = f"{headers[name]} {text.strip()}"
+            headers[name] = f"{headers[name]} {_BARE.sub(' ', text).strip()}"
             continue
         field, sep, value = text.partition(":")
         name = field.lower()
         if not sep or not name or name != name.strip():
             raise ProtocolError(f"The server's answer has a malformed header: {text[:40]!r}")
-        value = value.strip()
+        value = _BARE.sub(" ", value).strip()
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     raise ProtocolError("The server's answer has too many header lines.")
