@@ -16,7 +16,7 @@ Sources are tried in order (the feed, then its mirrors): a file that fails on on
 
 How the work is shared. *Fetchers* (threads, one connection each) each take a file,
 ask for it, and hash and write each piece as it arrives (what the connection has, up to
-1 MB), then finish it: checksum compared, part renamed, ``on_done`` called. Hashing,
+256 KB), then finish it: checksum compared, part renamed, ``on_done`` called. Hashing,
 writing and receiving release the interpreter lock, so two fetchers keep two cores
 busy; two start (``DownloadOptions.first_workers``), and another joins (up to
 ``DownloadOptions.workers``) whenever a fetcher spends most of its time waiting for the

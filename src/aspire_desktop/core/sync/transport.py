@@ -6,7 +6,7 @@ certificate store (truststore), asks for ``Accept-Encoding: identity`` and turns
 failure into a plain-words error: offline, DNS, proxy, TLS, timeouts, server errors,
 connections that break off.
 
-A file's bytes are read as they arrive (what the connection has, up to 1 MB), so that
+A file's bytes are read as they arrive (what the connection has, up to 256 KB), so that
 a download checks its deadline and Cancel between reads and a fast link is read in large
 pieces with little work per byte in the interpreter. Requests straight to a server (the
 usual case) go out on ``wire``'s lean HTTP/1.1 over urllib3's connections; through a
@@ -57,9 +57,12 @@ from aspire_desktop.core.sync.errors import (
 )
 from aspire_desktop.core.sync.location import Location, parse_location
 
-#: Bytes read from a local feed at a time, and at most from a connection.
+#: Bytes read from a local feed at a time.
 LOCAL_CHUNK = 1 << 20
-HTTP_CHUNK = 1 << 20
+#: Bytes read from a connection at most at a time (256 KB rather than 1 MB: the
+#: benchmark's 200 MB took 0.35 against 0.38 s, with less CPU, in the same run; 128 KB
+#: was slower again).
+HTTP_CHUNK = 256 << 10
 #: Redirects followed at most for one request.
 MAX_REDIRECTS = 10
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
