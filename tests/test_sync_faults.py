@@ -500,6 +500,15 @@ def test_dns_failure(env: SyncEnv, monkeypatch: pytest.MonkeyPatch, host: str) -
     assert asked and all(str(name).isascii() for name in asked)  # (an international name in IDNA)
 
 
+def test_a_server_name_that_is_no_international_name(
+    env: SyncEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(sync_errors.FeedAddressError, match="not a valid international name"):
+        env.sync(f"https://{'ü' * 70}.invalid/feed/")
+
+
 def test_plain_http_only_to_this_computer(env: SyncEnv) -> None:
     with pytest.raises(sync_errors.FeedAddressError, match="only allowed for a server on"):
         env.sync("http://feeds.example.org/feed/")

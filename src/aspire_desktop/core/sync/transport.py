@@ -39,7 +39,6 @@ from urllib.parse import urljoin, urlsplit
 import urllib3
 from urllib3 import exceptions as u3
 from urllib3.response import BaseHTTPResponse
-from urllib3.util import parse_url
 
 from aspire_desktop import APP_NAME, __version__
 from aspire_desktop.core.sync import wire
@@ -264,6 +263,19 @@ def status_error(status: int, url: str) -> SyncError:
     )
 
 
+def _ascii_host(host: str, url: str) -> str:
+    """The server's name as it goes on the wire: an international name in IDNA."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise FeedAddressError(
+            f"The server name in {url} cannot be used (it is not a valid international name).",
+            "Check the feed address, or ask your IT team.",
+        ) from None
+
+
 def _validators(headers: Mapping[str, str]) -> Validators:
     return Validators(headers.get("etag"), headers.get("last-modified"))
 
@@ -357,13 +369,13 @@ class HttpTransport:
         case) it goes straight to the server on this module's lean HTTP/1.1 (``wire``);
         through a proxy, urllib3's proxy manager sends it."""
         if proxy is None:
-            parts = parse_url(url)  # (as urllib3 would: an international name in IDNA)
-            scheme = parts.scheme or "http"
+            parts = urlsplit(url)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             return self._direct.get(
-                scheme,
-                (parts.host or "").strip("[]"),
-                parts.port or (443 if scheme == "https" else 80),
-                parts.request_uri,
+                parts.scheme,
+                _ascii_host(parts.hostname or "", url),
+                parts.port or (443 if parts.scheme == "https" else 80),
+                target,
                 headers,
             )
         return self._manager(proxy).urlopen(
