@@ -11,6 +11,7 @@ The manifest is only parsed after its signature has been verified (see ``signing
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -55,7 +56,7 @@ class FeedFile:
     sha256: str
     media_type: str
 
-    @property
+    @functools.cached_property
     def local_name(self) -> str:
         """Its name in a content version's ``files/`` folder."""
         return layout.file_name(self.sha256, self.media_type)

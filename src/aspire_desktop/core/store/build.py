@@ -67,11 +67,12 @@ def write_catalogue(
     is in a new version's folder, which becomes current only when whole) and fsynced
     once, at the end."""
     from sqlalchemy import create_engine, event, insert
+    from sqlalchemy.pool import NullPool
 
     from aspire_desktop.core.catalogue import models as m
 
     _empty_catalogue(db_path)
-    engine = create_engine(f"sqlite:///{db_path}")
+    engine = create_engine(f"sqlite:///{db_path}", poolclass=NullPool)  # (one connection)
 
     @event.listens_for(engine, "connect")
     def _quick(dbapi_connection: sqlite3.Connection, _record: object) -> None:

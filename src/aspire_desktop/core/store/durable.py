@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 
-def fsync_file(path: Path) -> None:
+def fsync_file(path: str | os.PathLike[str]) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

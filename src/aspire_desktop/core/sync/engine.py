@@ -596,8 +596,10 @@ class _Run:
             sources, self.pool, self.options.download, self.tracker, self.cancel, self.deadline
         )
 
+        into = os.path.join(files_dir, "")
+
         def staged(f: FeedFile) -> None:
-            _link_or_copy(self.pool.complete(f), files_dir / f.local_name)
+            _link_or_copy(self.pool.complete(f), into + f.local_name)
             self.downloaded += 1
 
         downloader.fetch_all(missing, staged)
@@ -671,7 +673,7 @@ def _not_whole(problems: list[str]) -> SyncError:
     )
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
     """A hard link (versions share unchanged files), else a copy, fsynced."""
     try:
         os.link(source, target)
