@@ -364,6 +364,27 @@ def test_a_file_that_fails_stops_the_others(env: SyncEnv, servers: list[FaultSer
     assert len(asked) < 16  # the files after it were never asked for
 
 
+def test_retries_after_a_first_try_wait_as_the_policy_says() -> None:
+    """A download's first try is made without the retry machinery; the tries after it
+    wait as they would have with it: 1, 2, then 4 times the backoff (plus jitter)."""
+    options = download.DownloadOptions(attempts=4, backoff=1.0, backoff_max=8.0)
+    waits: list[float] = []
+    tries: list[int] = []
+
+    def fail() -> None:
+        tries.append(1)
+        raise sync_errors.TruncatedError("cut", "")
+
+    with pytest.raises(sync_errors.TruncatedError):
+        download.retry_policy(options, waits.append, after_a_try=True)(fail)
+    assert len(tries) == 3
+    assert [int(w) for w in waits] == [1, 2, 4]
+    waits.clear()
+    with pytest.raises(sync_errors.TruncatedError):
+        download.retry_policy(options, waits.append)(fail)
+    assert [int(w) for w in waits] == [1, 2, 4]  # (four tries: the same waits)
+
+
 @pytest.mark.parametrize(("piece", "fetchers"), [(1000, 1), (64 * KB + 1, 2)])
 def test_pieces_of_any_size_and_resumed_parts(
     env: SyncEnv,

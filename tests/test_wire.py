@@ -278,6 +278,14 @@ def test_bytes_after_an_answer_are_never_taken_for_the_next_one(serve: Serve) ->
     assert server.connections == 3  # neither connection was used again
 
 
+def test_bytes_after_a_long_answer_are_never_taken_for_the_next_one(serve: Serve) -> None:
+    server = serve(_ok(b"x" * 20000) + _ok(b"SMUGGLED"), _ok(b"real"))
+    pool = _connections()
+    assert _body(_get(pool, server), most=4096) == b"x" * 20000
+    assert _body(_get(pool, server)) == b"real"
+    assert server.connections == 2
+
+
 def test_a_connection_with_a_doubly_framed_answer_is_not_used_again(serve: Serve) -> None:
     server = serve(
         b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"

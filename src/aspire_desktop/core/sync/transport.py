@@ -263,6 +263,13 @@ def status_error(status: int, url: str) -> SyncError:
     )
 
 
+def _origin(url: str) -> str:
+    """scheme://host:port of an absolute ``url`` (as written in it)."""
+    start = url.find("//") + 2
+    end = min((i for i in (url.find(c, start) for c in "/?#") if i >= 0), default=len(url))
+    return url[:end]
+
+
 def _ascii_host(host: str, url: str) -> str:
     """The server's name as it goes on the wire: an international name in IDNA."""
     if host.isascii():
@@ -313,7 +320,9 @@ class HttpTransport:
         )
         #: The proxy for each scheme and host, looked up once a sync (a lookup reads
         #: every environment variable, or the registry on Windows).
-        self._proxies: dict[tuple[str, str], str | None] = {}
+        self._proxies: dict[str, str | None] = {}
+        #: Scheme, host (on the wire) and port of each scheme://host:port.
+        self._servers: dict[str, tuple[str, str, int]] = {}
 
     def close(self) -> None:
         for manager in self._managers.values():
@@ -369,15 +378,17 @@ class HttpTransport:
         case) it goes straight to the server on this module's lean HTTP/1.1 (``wire``);
         through a proxy, urllib3's proxy manager sends it."""
         if proxy is None:
-            parts = urlsplit(url)
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            return self._direct.get(
-                parts.scheme,
-                _ascii_host(parts.hostname or "", url),
-                parts.port or (443 if parts.scheme == "https" else 80),
-                target,
-                headers,
-            )
+            origin = _origin(url)
+            server = self._servers.get(origin)
+            if server is None:
+                parts = urlsplit(url)
+                port = parts.port or (443 if parts.scheme == "https" else 80)
+                server = (parts.scheme, _ascii_host(parts.hostname or "", url), port)
+                self._servers[origin] = server
+            target = url[len(origin) :].split("#", 1)[0]
+            if not target.startswith("/"):
+                target = "/" + target
+            return self._direct.get(*server, target, headers)
         return self._manager(proxy).urlopen(
             "GET",
             url,
@@ -390,11 +401,12 @@ class HttpTransport:
         )
 
     def _proxy(self, url: str) -> str | None:
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        if key not in self._proxies:
-            self._proxies[key] = proxy_for(url, self._settings.proxy)
-        return self._proxies[key]
+        origin = _origin(url)
+        try:
+            return self._proxies[origin]
+        except KeyError:
+            proxy = self._proxies[origin] = proxy_for(url, self._settings.proxy)
+            return proxy
 
     @contextmanager
     def _stream(self, url: str, headers: dict[str, str]) -> Iterator[_Response]:

@@ -21,6 +21,7 @@ early raises it too (a download then carries on from what came).
 
 from __future__ import annotations
 
+import io
 import re
 import ssl
 import threading
@@ -37,6 +38,8 @@ _MAX_HEADERS = 100
 #: Characters left as they are in a request's target.
 _SAFE = "/%?=&;:@!$'()*+,~-._"
 _HEX = frozenset(b"0123456789abcdefABCDEF")
+#: The read buffer's size (socket.makefile's; the head of an answer is read through it).
+_BUFFER = io.DEFAULT_BUFFER_SIZE
 #: Interim (1xx) answers skipped at most before the real one.
 _MAX_INTERIM = 10
 _BARE = re.compile(r"[\r\x00]")
@@ -69,6 +72,11 @@ class Answer:
         self._chunked = False
         #: The body ends when the server closes the connection.
         self._to_close = False
+        #: Nothing can be left in the read buffer at the body's end: a body framed by
+        #: its length, longer than the buffer, empties it, and each read after that goes
+        #: straight to the socket for at most what the body still needs. (Anything more
+        #: the server sent is then on the socket, where taking the connection sees it.)
+        self._drained = False
         if status < 200 or status in (204, 304):
             self._done = True
         elif "transfer-encoding" in headers:
@@ -86,6 +94,7 @@ class Answer:
             headers["content-length"] = length
             self._left = int(length)
             self._done = self._left == 0
+            self._drained = self._left > _BUFFER
         else:
             self._to_close = True
 
@@ -163,7 +172,11 @@ class Answer:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if self._done and self._keep_alive and self._pool.nothing_more(conn, self._reader):
+        if (
+            self._done
+            and self._keep_alive
+            and (self._drained or self._pool.nothing_more(conn, self._reader))
+        ):
             self._pool.put(self._key, conn, self._reader)
         else:
             self._reader.close()
@@ -341,6 +354,8 @@ def _header_lines(reader: BufferedReader) -> dict[str, str]:
         name = field.lower()
         if not sep or not name or name != name.strip():
             raise ProtocolError(f"The server's answer has a malformed header: {text[:40]!r}")
-        value = _BARE.sub(" ", value).strip()
+        value = value.strip()
+        if "\r" in value or "\0" in value:
+            value = _BARE.sub(" ", value)
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
     raise ProtocolError("The server's answer has too many header lines.")
