@@ -64,6 +64,7 @@ LOCAL_CHUNK = 1 << 20
 HTTP_CHUNK = 256 << 10
 #: Redirects followed at most for one request.
 MAX_REDIRECTS = 10
+_ORIGIN = re.compile(r"[^/]*//[^/?#]*")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -265,9 +266,8 @@ def status_error(status: int, url: str) -> SyncError:
 
 def _origin(url: str) -> str:
     """scheme://host:port of an absolute ``url`` (as written in it)."""
-    start = url.find("//") + 2
-    end = min((i for i in (url.find(c, start) for c in "/?#") if i >= 0), default=len(url))
-    return url[:end]
+    match = _ORIGIN.match(url)
+    return match.group(0) if match else url
 
 
 def _ascii_host(host: str, url: str) -> str:

@@ -38,6 +38,8 @@ _MAX_HEADERS = 100
 #: Characters left as they are in a request's target.
 _SAFE = "/%?=&;:@!$'()*+,~-._"
 _HEX = frozenset(b"0123456789abcdefABCDEF")
+#: A request target that needs no quoting (the usual: feed paths are quoted already).
+_PLAIN = re.compile(r"[A-Za-z0-9/%?=&;:@!$'()*+,~._-]*")
 #: The read buffer's size (socket.makefile's; the head of an answer is read through it).
 _BUFFER = io.DEFAULT_BUFFER_SIZE
 #: Interim (1xx) answers skipped at most before the real one.
@@ -270,7 +272,9 @@ class Connections:
         authority = f"[{host}]" if ":" in host else host
         if port != (443 if scheme == "https" else 80):
             authority += f":{port}"
-        lines = [f"GET {quote(target, safe=_SAFE)} HTTP/1.1", f"Host: {authority}"]
+        if not _PLAIN.fullmatch(target):
+            target = quote(target, safe=_SAFE)
+        lines = [f"GET {target} HTTP/1.1", f"Host: {authority}"]
         for name, value in headers.items():
             if "\r" in value or "\n" in value:
                 raise ValueError(f"A request header cannot hold a line break: {name}")
