@@ -278,12 +278,27 @@ def test_bytes_after_an_answer_are_never_taken_for_the_next_one(serve: Serve) ->
     assert server.connections == 3  # neither connection was used again
 
 
-def test_bytes_after_a_long_answer_are_never_taken_for_the_next_one(serve: Serve) -> None:
-    server = serve(_ok(b"x" * 20000) + _ok(b"SMUGGLED"), _ok(b"real"))
-    pool = _connections()
-    assert _body(_get(pool, server), most=4096) == b"x" * 20000
-    assert _body(_get(pool, server)) == b"real"
+@pytest.mark.parametrize("tls", [False, True])
+def test_bytes_after_a_long_answer_are_never_taken_for_the_next_one(
+    serve: Serve, tmp_path: Path, tls: bool
+) -> None:
+    """However the answer was read (over TLS, the end of a body and what follows it can
+    come in one record, kept inside TLS)."""
+    server_tls = self_signed_tls(tmp_path) if tls else None
+    client = ssl.create_default_context(cafile=str(tmp_path / "cert.pem")) if tls else None
+    server = serve(_ok(b"x" * 20000) + _ok(b"SMUGGLED"), _ok(b"real"), tls=server_tls)
+    pool = _connections(client)
+    scheme = "https" if tls else "http"
+    assert _body(_get(pool, server, scheme=scheme), most=4096) == b"x" * 20000
+    assert _body(_get(pool, server, scheme=scheme)) == b"real"
     assert server.connections == 2
+
+
+def test_a_stray_line_after_a_long_answer_costs_only_a_new_connection(serve: Serve) -> None:
+    server = serve(_ok(b"x" * 20000) + b"\r\n", _ok(b"next"))
+    pool = _connections()
+    assert _body(_get(pool, server)) == b"x" * 20000
+    assert _body(_get(pool, server)) == b"next"
 
 
 def test_a_connection_with_a_doubly_framed_answer_is_not_used_again(serve: Serve) -> None:

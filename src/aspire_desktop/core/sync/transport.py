@@ -270,17 +270,28 @@ def _origin(url: str) -> str:
     return match.group(0) if match else url
 
 
-def _ascii_host(host: str, url: str) -> str:
-    """The server's name as it goes on the wire: an international name in IDNA."""
-    if host.isascii():
-        return host
+#: Letters the two standards for international names read differently (IDNA 2003, the
+#: standard library's codec, and IDNA 2008, as browsers): such a name could lead to
+#: another server than meant.
+_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+
+
+def _server(url: str) -> tuple[str, str, int]:
+    """Scheme, host (as it goes on the wire: an international name in IDNA) and port."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
     try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if not host.isascii():
+            if _DEVIATIONS.intersection(host):
+                raise UnicodeError("a letter read differently by different systems")
+            host = host.encode("idna").decode("ascii")
+    except (UnicodeError, ValueError) as exc:  # (ValueError: a port out of range)
         raise FeedAddressError(
-            f"The server name in {url} cannot be used (it is not a valid international name).",
+            f"The server in {url} cannot be used ({exc}).",
             "Check the feed address, or ask your IT team.",
         ) from None
+    return parts.scheme, host, port
 
 
 def _validators(headers: Mapping[str, str]) -> Validators:
@@ -381,10 +392,7 @@ class HttpTransport:
             origin = _origin(url)
             server = self._servers.get(origin)
             if server is None:
-                parts = urlsplit(url)
-                port = parts.port or (443 if parts.scheme == "https" else 80)
-                server = (parts.scheme, _ascii_host(parts.hostname or "", url), port)
-                self._servers[origin] = server
+                server = self._servers[origin] = _server(url)
             target = url[len(origin) :].split("#", 1)[0]
             if not target.startswith("/"):
                 target = "/" + target

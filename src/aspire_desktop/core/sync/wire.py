@@ -169,6 +169,13 @@ class Answer:
             self._reader.close()
             conn.close()
 
+    def _drained_all(self, conn: HTTPConnection) -> bool:
+        """Nothing can be left of the answer, nor after it, in the read buffer, nor in
+        TLS's own (which reads whole records: the end of a body and what follows it can
+        share one)."""
+        sock = conn.sock
+        return self._drained and not (isinstance(sock, ssl.SSLSocket) and sock.pending())
+
     def release_conn(self) -> None:
         """Give the connection back for another request, if it can take one."""
         conn, self._conn = self._conn, None
@@ -177,7 +184,7 @@ class Answer:
         if (
             self._done
             and self._keep_alive
-            and (self._drained or self._pool.nothing_more(conn, self._reader))
+            and (self._drained_all(conn) or self._pool.nothing_more(conn, self._reader))
         ):
             self._pool.put(self._key, conn, self._reader)
         else:
@@ -242,7 +249,7 @@ class Connections:
                 if not conns:
                     return None
                 conn, reader = conns.pop()
-            if conn.is_connected:
+            if conn.is_connected:  # (and nothing arrived on it since)
                 return conn, reader
             reader.close()
             conn.close()
@@ -284,8 +291,8 @@ class Connections:
         if idle is not None:
             try:
                 return self._exchange(key, *idle, request)
-            except (_NoAnswer, ConnectionError):  # the server closed it meanwhile: once more
-                pass
+            except (ProtocolError, ConnectionError):
+                pass  # closed meanwhile, or something was left on it: once more, on a new one
         return self._exchange(key, *self._connect(key), request)
 
     def _exchange(
