@@ -166,8 +166,7 @@ class Answer:
         """Close the connection (the rest of the body is not wanted)."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            self._reader.close()
-            conn.close()
+            _hang_up(conn, self._reader)
 
     def _drained_all(self, conn: HTTPConnection) -> bool:
         """Nothing can be left of the answer, nor after it, in the read buffer, nor in
@@ -188,8 +187,7 @@ class Answer:
         ):
             self._pool.put(self._key, conn, self._reader)
         else:
-            self._reader.close()
-            conn.close()
+            _hang_up(conn, self._reader)
 
 
 class Connections:
@@ -212,8 +210,7 @@ class Connections:
             self._closed = True
         for conns in idle.values():
             for conn, reader in conns:
-                reader.close()
-                conn.close()
+                _hang_up(conn, reader)
 
     def nothing_more(self, conn: HTTPConnection, reader: BufferedReader) -> bool:
         """Nothing has come on the connection after its answer (looked at without
@@ -238,8 +235,7 @@ class Connections:
             if not self._closed and len(conns) < self._size:
                 conns.append((conn, reader))
                 return
-        reader.close()
-        conn.close()
+        _hang_up(conn, reader)
 
     def _take(self, key: tuple[str, str, int]) -> tuple[HTTPConnection, BufferedReader] | None:
         """An idle connection the server has not closed (nor sent anything on)."""
@@ -251,8 +247,7 @@ class Connections:
                 conn, reader = conns.pop()
             if conn.is_connected:  # (and nothing arrived on it since)
                 return conn, reader
-            reader.close()
-            conn.close()
+            _hang_up(conn, reader)
 
     def _connect(self, key: tuple[str, str, int]) -> tuple[HTTPConnection, BufferedReader]:
         scheme, host, port = key
@@ -316,21 +311,21 @@ class Connections:
             else:
                 raise ProtocolError("The server sent interim answers and no answer.")
         except BaseException:
-            reader.close()
-            conn.close()
+            _hang_up(conn, reader)
             raise
         tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
         keep_alive = "close" not in tokens and (version == "1.1" or "keep-alive" in tokens)
         return Answer(self, key, conn, reader, status, headers, keep_alive)
 
 
-class _NoAnswer(ProtocolError):
-    """The connection closed before the first byte of an answer."""
+def _hang_up(conn: HTTPConnection, reader: BufferedReader) -> None:
+    reader.close()
+    conn.close()
 
 
 def _status_line(line: bytes) -> tuple[str, int]:
     if not line:
-        raise _NoAnswer("The server closed the connection without an answer.")
+        raise ProtocolError("The server closed the connection without an answer.")
     parts = line.split(None, 2)
     if (
         len(parts) < 2
